@@ -1,0 +1,266 @@
+/// The reader's view of its input: a buffer holding the current item plus read-ahead, refilled from a
+/// ``ByteSource`` in chunks. All raw memory of the reading path lives here.
+///
+/// - The window grows only to hold one item whose bytes have actually arrived (or, for a source of known
+///   size, that fit in what is left), so a hostile length cannot make it allocate more than the input.
+/// - A *pin* keeps bytes from a mark onwards in the buffer (to capture raw value bytes).
+/// - When checksumming, every byte that leaves the buffer is folded into a CRC64 first.
+final class InputWindow {
+    private var storage: UnsafeMutableRawBufferPointer
+    /// Index of the next unread byte in `storage`.
+    private(set) var position = 0
+    /// End of valid bytes in `storage`.
+    private(set) var limit = 0
+    /// Absolute input offset of `storage[0]`.
+    private var base: Int64 = 0
+    private let source: any ByteSource
+    private var sourceExhausted = false
+    /// Bytes the whole input holds, when known.
+    let knownSize: Int64?
+    private let chunkSize: Int
+
+    /// Storage index from which bytes must be kept (capture), or nil.
+    private var pinIndex: Int?
+
+    /// Whether bytes are folded into `crc` as they are consumed.
+    var checksumming = false
+    private var crc: UInt64 = 0
+    /// Storage index up to which bytes have been folded into `crc`.
+    private var crcIndex = 0
+
+    init(source: any ByteSource, chunkSize: Int = 1 << 20) {
+        self.source = source
+        self.knownSize = source.knownSize
+        self.chunkSize = max(64, chunkSize)
+        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: self.chunkSize, alignment: 16)
+    }
+
+    deinit { unsafe storage.deallocate() }
+
+    /// Absolute offset of the next unread byte.
+    @inline(__always) var offset: Int64 { base + Int64(position) }
+
+    /// Bytes buffered and not yet consumed.
+    @inline(__always) var available: Int { limit - position }
+
+    /// Bytes left in the input after the current position, when the source size is known.
+    var remainingInInput: Int64? { knownSize.map { $0 - offset } }
+
+    /// Whether the input is exhausted at the current position.
+    func isAtEnd() throws(ParseFailure) -> Bool {
+        if available > 0 { return false }
+        try fill(atLeast: 1, orEOF: true)
+        return available == 0
+    }
+
+    // MARK: Checksum
+
+    /// Starts folding consumed bytes into a CRC64 from the current position on.
+    func startChecksum(initial: UInt64 = 0, fromAbsoluteOffset start: Int64) {
+        checksumming = true
+        crc = initial
+        crcIndex = Int(start - base)
+    }
+
+    /// The CRC64 of every byte from the checksum start up to (excluding) the current position.
+    func checksumUpToPosition() -> UInt64 {
+        foldChecksum(upTo: position)
+        return crc
+    }
+
+    @inline(__always) private func foldChecksum(upTo index: Int) {
+        guard checksumming, index > crcIndex else { return }
+        crc = unsafe CRC64.update(crc, UnsafeRawBufferPointer(rebasing: storage[crcIndex..<index]))
+        crcIndex = index
+    }
+
+    // MARK: Pinning (raw capture)
+
+    /// Keeps every byte from the current position until ``unpin()`` in the buffer.
+    func pin() -> Int64 {
+        pinIndex = position
+        return offset
+    }
+
+    /// Returns the bytes from the pin to the current position and releases the pin.
+    func unpinCapturing() -> [UInt8] {
+        guard let p = pinIndex else { return [] }
+        pinIndex = nil
+        return unsafe Array(UnsafeRawBufferPointer(rebasing: storage[p..<position]))
+    }
+
+    /// Releases the pin without copying.
+    func unpin() { pinIndex = nil }
+
+    // MARK: Filling
+
+    /// Makes at least `count` bytes available or throws `.truncated`.
+    @inline(__always) func require(_ count: Int) throws(ParseFailure) {
+        if limit - position >= count { return }
+        try fill(atLeast: count, orEOF: false)
+    }
+
+    /// Reads from the source until `count` bytes are available; at end of input either throws or returns.
+    private func fill(atLeast count: Int, orEOF: Bool) throws(ParseFailure) {
+        if !orEOF, let size = knownSize, offset + Int64(count) > size {
+            let left = max(0, size - offset)
+            throw .truncated("need \(count) bytes, the input has \(left) left", at: offset)
+        }
+        compact()
+        // Grow to hold the item. With a known size the item is known to fit in the input; otherwise grow
+        // only as bytes arrive, so an unchecked length never sizes an allocation.
+        while limit - position < count {
+            if limit == storage.count {
+                // Full: grow. A known-size input was checked above, so the item fits in what is left;
+                // otherwise double, so the buffer is never more than twice the bytes that arrived.
+                var newCapacity = storage.count * 2
+                if knownSize != nil { newCapacity = max(position + count, storage.count + chunkSize) }
+                grow(to: newCapacity)
+            }
+            if sourceExhausted {
+                if orEOF { return }
+                throw .truncated("need \(count) bytes, the input has \(available) left", at: offset)
+            }
+            let room = unsafe UnsafeMutableRawBufferPointer(rebasing: storage[limit..<storage.count])
+            let n: Int
+            do {
+                n = try unsafe source.read(into: room)
+            } catch {
+                throw ParseFailure(code: .io, message: error.message, offset: offset + Int64(available))
+            }
+            if n == 0 {
+                sourceExhausted = true
+            } else {
+                limit += n
+            }
+        }
+    }
+
+    /// Moves unconsumed (and pinned) bytes to the front of the buffer.
+    private func compact() {
+        let keepFrom = min(position, pinIndex ?? position)
+        guard keepFrom > 0 else { return }
+        foldChecksum(upTo: position)
+        let kept = limit - keepFrom
+        if kept > 0 {
+            unsafe storage.baseAddress!.copyMemory(from: storage.baseAddress! + keepFrom, byteCount: kept)
+        }
+        base += Int64(keepFrom)
+        position -= keepFrom
+        limit -= keepFrom
+        crcIndex -= keepFrom
+        if let p = pinIndex { pinIndex = p - keepFrom }
+    }
+
+    private func grow(to capacity: Int) {
+        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+        if limit > 0 {
+            unsafe bigger.baseAddress!.copyMemory(from: storage.baseAddress!, byteCount: limit)
+        }
+        unsafe storage.deallocate()
+        unsafe storage = bigger
+    }
+
+    // MARK: Consuming
+
+    @inline(__always) func readByte() throws(ParseFailure) -> UInt8 {
+        if position == limit { try fill(atLeast: 1, orEOF: false) }
+        let b = unsafe storage[position]
+        position += 1
+        return b
+    }
+
+    /// Peeks the next byte without consuming it; nil at end of input.
+    func peekByte() throws(ParseFailure) -> UInt8? {
+        if position == limit {
+            try fill(atLeast: 1, orEOF: true)
+            if position == limit { return nil }
+        }
+        return unsafe storage[position]
+    }
+
+    @inline(__always) func readUInt16LE() throws(ParseFailure) -> UInt16 {
+        try require(2)
+        let v = unsafe UInt16(littleEndian: storage.loadUnaligned(fromByteOffset: position, as: UInt16.self))
+        position += 2
+        return v
+    }
+
+    @inline(__always) func readUInt32LE() throws(ParseFailure) -> UInt32 {
+        try require(4)
+        let v = unsafe UInt32(littleEndian: storage.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+        position += 4
+        return v
+    }
+
+    @inline(__always) func readUInt32BE() throws(ParseFailure) -> UInt32 {
+        try require(4)
+        let v = unsafe UInt32(bigEndian: storage.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+        position += 4
+        return v
+    }
+
+    @inline(__always) func readUInt64LE() throws(ParseFailure) -> UInt64 {
+        try require(8)
+        let v = unsafe UInt64(littleEndian: storage.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+        position += 8
+        return v
+    }
+
+    @inline(__always) func readUInt64BE() throws(ParseFailure) -> UInt64 {
+        try require(8)
+        let v = unsafe UInt64(bigEndian: storage.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+        position += 8
+        return v
+    }
+
+    /// Copies `count` bytes out.
+    func readBytes(_ count: Int) throws(ParseFailure) -> [UInt8] {
+        try require(count)
+        let out = unsafe Array(UnsafeRawBufferPointer(rebasing: storage[position..<(position + count)]))
+        position += count
+        return out
+    }
+
+    /// Lends `count` bytes to `body` (valid only during the call), then consumes them.
+    @inline(__always)
+    func withBytes<R, E: Error>(
+        _ count: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R
+    ) throws(ParseFailure) -> Result<R, E> {
+        try require(count)
+        let r: Result<R, E>
+        do {
+            r = .success(try unsafe body(UnsafeRawBufferPointer(rebasing: storage[position..<(position + count)])))
+        } catch {
+            r = .failure(error)
+        }
+        position += count
+        return r
+    }
+
+    /// Skips `count` bytes without holding them all at once.
+    func skip(_ count: Int64) throws(ParseFailure) {
+        if Int64(available) >= count {
+            position += Int(count)
+            return
+        }
+        if let size = knownSize, offset + count > size {
+            throw .truncated("need \(count) bytes, the input has \(max(0, size - offset)) left", at: offset)
+        }
+        var left = count
+        while left > 0 {
+            if available == 0 { try fill(atLeast: 1, orEOF: false) }
+            let step = Int(min(Int64(available), left))
+            position += step
+            left -= Int64(step)
+        }
+    }
+
+    /// Moves the read position back to an absolute offset still held in the buffer (used by readers that
+    /// look ahead, such as the AOF reader detecting a preamble).
+    func rewind(toAbsoluteOffset target: Int64) {
+        let index = Int(target - base)
+        precondition(index >= 0 && index <= limit && (!checksumming || index >= crcIndex))
+        position = index
+    }
+}

@@ -1,0 +1,368 @@
+import RedisFormats
+
+/// Which keys to keep: by db, by glob on the key, by type.
+public struct RDBKeyFilter: Sendable {
+    /// Databases to keep (nil: all).
+    public var databases: Set<UInt64>?
+    /// Redis glob on the key bytes (nil: all).
+    public var glob: RedisGlob?
+    /// Type names to keep: `string`, `list`, `set`, `zset`, `hash`, `stream`, `module` (any module value),
+    /// or a 9-character module type name (nil: all).
+    public var types: Set<String>?
+
+    public init(databases: Set<UInt64>? = nil, glob: RedisGlob? = nil, types: Set<String>? = nil) {
+        self.databases = databases
+        self.glob = glob
+        self.types = types
+    }
+
+    /// Whether the filter keeps everything.
+    public var isEmpty: Bool { databases == nil && glob == nil && types == nil }
+
+    /// Decides from the header alone; `nil` when only the module type name (in the value) can decide.
+    public func matches(_ h: RDBKeyHeader) -> Bool? {
+        if let dbs = databases, !dbs.contains(h.db) { return false }
+        if let g = glob, !g.matches(h.key) { return false }
+        guard let types else { return true }
+        guard let kind = h.valueType.kind else { return false }
+        if types.contains(kind.rawValue) { return true }
+        if kind == .module { return types.contains { $0.utf8.count == 9 } ? nil : false }
+        return false
+    }
+
+    /// Whether a module value of this type is kept.
+    public func matchesModule(_ type: RedisModuleType) -> Bool {
+        types.map { $0.contains("module") || $0.contains(type.name) } ?? true
+    }
+}
+
+/// Where JSON bytes go.
+public protocol JSONByteSink: AnyObject {
+    func write(_ bytes: [UInt8]) throws
+}
+
+/// Counts of what an export wrote and skipped.
+public struct RDBExportSummary: Sendable, Hashable {
+    public var keysWritten = 0
+    public var keysSkipped = 0
+    public var checksum: RDBChecksum?
+    public init() {}
+}
+
+/// Writes the keys of an RDB as JSON Lines, streaming each value element by element:
+/// `{"db":0,"key":S,"type":"hash","encoding":"listpack","expire_ms":null,"value":V}`.
+///
+/// A skiplist zset is buffered and sorted into rank order (score, then member bytes), since Redis
+/// saves it highest score first; every other value streams straight through.
+public final class RDBJSONExporter {
+    public var filter: RDBKeyFilter
+    public var policy: JSONBytesPolicy
+    /// One indented JSON array instead of JSON Lines.
+    public var pretty: Bool
+    /// Called after each key with the reader's offset (progress reporting).
+    public var onKey: ((Int64) -> Void)?
+
+    private var e: JSONEmitter
+    private let sink: any JSONByteSink
+    private static let flushThreshold = 256 * 1024
+
+    public init(sink: any JSONByteSink, filter: RDBKeyFilter = RDBKeyFilter(), policy: JSONBytesPolicy = .utf8OrBase64, pretty: Bool = false) {
+        self.sink = sink
+        self.filter = filter
+        self.policy = policy
+        self.pretty = pretty
+        e = JSONEmitter(policy: policy, pretty: pretty)
+    }
+
+    @inline(__always) private func flushIfNeeded() throws {
+        if e.output.count >= Self.flushThreshold { try flush() }
+    }
+
+    private func flush() throws {
+        guard !e.output.isEmpty else { return }
+        try sink.write(e.output)
+        e.output.removeAll(keepingCapacity: true)
+    }
+
+    /// Reads every record and writes the kept keys.
+    /// - Throws: ``RDBError`` from the reader, or the sink's error.
+    @discardableResult
+    public func export(_ reader: RDBReader) throws -> RDBExportSummary {
+        var summary = RDBExportSummary()
+        e = JSONEmitter(policy: policy, pretty: pretty)
+        if pretty { e.beginArray() }
+        while let record = try reader.next() {
+            switch record {
+            case .key(let h):
+                var decided = filter.matches(h)
+                var moduleValue: RedisModuleValue?
+                if decided == nil, case .module(let m) = try reader.readValue() {
+                    moduleValue = m
+                    decided = filter.matchesModule(m.type)
+                }
+                guard decided == true else {
+                    if moduleValue == nil { try reader.skipValue() }
+                    summary.keysSkipped += 1
+                    continue
+                }
+                try writeKey(h, reader: reader, module: moduleValue)
+                summary.keysWritten += 1
+                if !pretty { e.raw(UInt8(ascii: "\n")) }
+                try flushIfNeeded()
+                onKey?(reader.offset)
+            case .end(let c):
+                summary.checksum = c
+            default:
+                break
+            }
+        }
+        if pretty {
+            e.endArray()
+            e.raw(UInt8(ascii: "\n"))
+        }
+        try flush()
+        return summary
+    }
+
+    private func writeKey(_ h: RDBKeyHeader, reader: RDBReader, module preread: RedisModuleValue?) throws {
+        var module = preread
+        if module == nil, h.valueType.kind == .module, case .module(let m) = try reader.readValue() { module = m }
+        e.beginObject()
+        e.key("db")
+        e.int(h.db)
+        e.key("key")
+        e.bytes(h.key)
+        e.key("type")
+        if let module {
+            e.string(module.type.name)
+        } else {
+            e.string(h.valueType.kind?.rawValue ?? "unknown")
+        }
+        e.key("encoding")
+        e.string(h.encodingName)
+        e.key("expire_ms")
+        if let x = h.expiresAt { e.int(x.milliseconds) } else { e.null() }
+        e.key("value")
+        var fieldTTLs: [(RedisBytes, Int64)] = []
+        if let module {
+            e.beginObject()
+            e.key("module")
+            e.string(module.type.name)
+            e.key("encver")
+            e.int(module.type.encodingVersion)
+            e.key("raw_b64")
+            e.base64String(module.raw)
+            e.endObject()
+        } else {
+            try writeValue(h, reader: reader, fieldTTLs: &fieldTTLs)
+        }
+        if !fieldTTLs.isEmpty {
+            e.key("field_expire_ms")
+            e.beginArray()
+            for (f, ms) in fieldTTLs {
+                e.beginArray()
+                e.bytes(f)
+                e.int(ms)
+                e.endArray()
+            }
+            e.endArray()
+        }
+        if let f = h.lfuFrequency {
+            e.key("lfu_freq")
+            e.int(f)
+        }
+        if let i = h.lruIdleSeconds {
+            e.key("lru_idle_s")
+            e.int(i)
+        }
+        e.endObject()
+    }
+
+    private func writeValue(_ h: RDBKeyHeader, reader: RDBReader, fieldTTLs: inout [(RedisBytes, Int64)]) throws {
+        switch h.valueType.kind {
+        case .string:
+            if case .string(let s)? = try reader.nextElement() { e.bytes(s) } else { e.bytes(RedisBytes.empty) }
+            _ = try reader.nextElement()
+        case .zset where h.valueType == .zset || h.valueType == .zset2:
+            var entries: [SortedSetEntry] = []
+            while let el = try reader.nextElement() {
+                if case .sortedSetEntry(let z) = el { entries.append(z) }
+            }
+            entries.sort { a, b in a.score < b.score || (a.score == b.score && a.member < b.member) }
+            e.beginArray()
+            for z in entries { writeScored(z) }
+            e.endArray()
+        case .stream:
+            try writeStream(reader)
+        case .array:
+            e.beginArray()
+            while let el = try reader.nextElement() {
+                if case .arrayElement(let index, let v) = el {
+                    e.beginArray()
+                    e.int(index)
+                    e.bytes(v)
+                    e.endArray()
+                    try flushIfNeeded()
+                }
+            }
+            e.endArray()
+        default:
+            e.beginArray()
+            while let el = try reader.nextElement() {
+                switch el {
+                case .member(let m):
+                    e.bytes(m)
+                case .sortedSetEntry(let z):
+                    writeScored(z)
+                case .hashField(let f):
+                    e.beginArray()
+                    e.bytes(f.field)
+                    e.bytes(f.value)
+                    e.endArray()
+                    if let x = f.expiresAt { fieldTTLs.append((f.field, x.milliseconds)) }
+                default:
+                    break
+                }
+                try flushIfNeeded()
+            }
+            e.endArray()
+        }
+    }
+
+    private func writeScored(_ z: SortedSetEntry) {
+        e.beginArray()
+        e.bytes(z.member)
+        e.score(z.score)
+        e.endArray()
+    }
+
+    private func writeStream(_ reader: RDBReader) throws {
+        e.beginObject()
+        e.key("entries")
+        e.beginArray()
+        var inEntries = true
+        var groupsOpen = false
+        var idempotency: StreamIdempotency?
+        while let el = try reader.nextElement() {
+            switch el {
+            case .streamEntry(let entry):
+                e.beginArray()
+                e.streamID(entry.id)
+                e.beginArray()
+                for f in entry.fields {
+                    e.beginArray()
+                    e.bytes(f.name)
+                    e.bytes(f.value)
+                    e.endArray()
+                }
+                e.endArray()
+                e.endArray()
+                try flushIfNeeded()
+            case .streamMetadata(let m):
+                if inEntries {
+                    e.endArray()
+                    inEntries = false
+                }
+                e.key("length")
+                e.int(m.length)
+                e.key("last_id")
+                e.streamID(m.lastID)
+                e.key("first_id")
+                if let v = m.firstID { e.streamID(v) } else { e.null() }
+                e.key("max_deleted_entry_id")
+                if let v = m.maxDeletedEntryID { e.streamID(v) } else { e.null() }
+                e.key("entries_added")
+                if let v = m.entriesAdded { e.int(v) } else { e.null() }
+                e.key("groups")
+                e.beginArray()
+                groupsOpen = true
+            case .streamGroup(let g):
+                writeGroup(g)
+                try flushIfNeeded()
+            case .streamIdempotency(let i):
+                idempotency = i
+            default:
+                break
+            }
+        }
+        if inEntries { e.endArray() }
+        if groupsOpen { e.endArray() }
+        if let i = idempotency {
+            e.key("idmp")
+            e.beginObject()
+            e.key("duration_s")
+            e.int(i.durationSeconds)
+            e.key("max_entries")
+            e.int(i.maxEntries)
+            e.key("iids_added")
+            e.int(i.iidsAdded)
+            e.key("iids_duplicates")
+            e.int(i.iidsDuplicates)
+            e.key("producers")
+            e.beginArray()
+            for p in i.producers {
+                e.beginObject()
+                e.key("pid")
+                e.bytes(p.pid)
+                e.key("entries")
+                e.beginArray()
+                for x in p.entries {
+                    e.beginArray()
+                    e.bytes(x.iid)
+                    e.streamID(x.id)
+                    e.endArray()
+                }
+                e.endArray()
+                e.endObject()
+            }
+            e.endArray()
+            e.endObject()
+        }
+        e.endObject()
+    }
+
+    private func writeGroup(_ g: StreamConsumerGroup) {
+        e.beginObject()
+        e.key("name")
+        e.bytes(g.name)
+        e.key("last_delivered_id")
+        e.streamID(g.lastDeliveredID)
+        e.key("entries_read")
+        if let r = g.entriesRead { e.int(r) } else { e.null() }
+        e.key("pel")
+        e.beginArray()
+        for p in g.pending {
+            e.beginArray()
+            e.streamID(p.id)
+            if let c = p.consumer { e.bytes(c) } else { e.null() }
+            e.int(p.deliveryCount)
+            e.int(p.deliveryTime.milliseconds)
+            e.endArray()
+        }
+        e.endArray()
+        e.key("consumers")
+        e.beginArray()
+        for c in g.consumers {
+            e.beginObject()
+            e.key("name")
+            e.bytes(c.name)
+            e.key("seen_time_ms")
+            e.int(c.seenTime.milliseconds)
+            e.key("active_time_ms")
+            if let a = c.activeTime { e.int(a.milliseconds) } else { e.null() }
+            e.key("pel")
+            e.beginArray()
+            for id in c.pending { e.streamID(id) }
+            e.endArray()
+            e.endObject()
+        }
+        e.endArray()
+        if !g.nacked.isEmpty {
+            e.key("nacked")
+            e.beginArray()
+            for id in g.nacked { e.streamID(id) }
+            e.endArray()
+        }
+        e.endObject()
+    }
+}

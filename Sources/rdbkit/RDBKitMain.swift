@@ -1,0 +1,6 @@
+import RDBKitCommands
+
+@main
+enum RDBKitMain {
+    static func main() async { await RDBKitEntry.main() }
+}
