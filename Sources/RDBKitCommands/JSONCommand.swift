@@ -55,6 +55,10 @@ struct JSONCommand: ParsableCommand {
             }
             defer { progress.finish() }
             try exporter.export(reader)
+            if try reader.hasTrailingData() {
+                Terminal.printError(
+                    "rdbkit: warning: data follows the RDB's EOF at offset \(reader.offset) (an AOF with an RDB preamble?); only the RDB part was read")
+            }
         } catch {
             throw reportFailure(error)
         }

@@ -104,7 +104,7 @@ final class InputWindow {
     private func fill(atLeast count: Int, orEOF: Bool) throws(ParseFailure) {
         if !orEOF, let size = knownSize, offset + Int64(count) > size {
             let left = max(0, size - offset)
-            throw .truncated("need \(count) bytes, the input has \(left) left", at: offset)
+            throw .truncated("unexpected end of input: \(count) more bytes needed, \(left) left", at: offset)
         }
         compact()
         // Grow to hold the item. With a known size the item is known to fit in the input; otherwise grow
@@ -119,7 +119,7 @@ final class InputWindow {
             }
             if sourceExhausted {
                 if orEOF { return }
-                throw .truncated("need \(count) bytes, the input has \(available) left", at: offset)
+                throw .truncated("unexpected end of input: \(count) more bytes needed, \(available) left", at: offset)
             }
             let room = unsafe UnsafeMutableRawBufferPointer(rebasing: storage[limit..<storage.count])
             let n: Int
@@ -245,7 +245,7 @@ final class InputWindow {
             return
         }
         if let size = knownSize, offset + count > size {
-            throw .truncated("need \(count) bytes, the input has \(max(0, size - offset)) left", at: offset)
+            throw .truncated("unexpected end of input: \(count) more bytes needed, \(max(0, size - offset)) left", at: offset)
         }
         var left = count
         while left > 0 {

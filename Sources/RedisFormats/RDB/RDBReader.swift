@@ -96,6 +96,12 @@ public final class RDBReader {
     /// Offset of the next unread byte.
     public var offset: Int64 { window.offset }
 
+    /// After ``RDBRecord/end(_:)``: whether bytes follow the RDB (the RESP tail of an AOF with an RDB
+    /// preamble, or garbage).
+    public func hasTrailingData() throws(RDBError) -> Bool {
+        try guarded { () throws(ParseFailure) -> Bool in try !window.isAtEnd() }
+    }
+
     /// The newest Redis RDB version this reader knows.
     public static let newestRedisVersion = 14
     /// The newest Valkey RDB version this reader knows.
@@ -107,7 +113,7 @@ public final class RDBReader {
         do {
             bytes = try window.readBytes(9)
         } catch {
-            throw .corrupt("not an RDB file: shorter than the 9-byte header", at: start)
+            throw .truncated("not an RDB file: shorter than the 9-byte header", at: start)
         }
         let text = String(decoding: bytes, as: UTF8.self)
         func digits(_ s: ArraySlice<UInt8>) -> Int? {
@@ -120,11 +126,9 @@ public final class RDBReader {
             }
             guard v >= 1 else { throw .corrupt("invalid RDB version 0", at: start + 5) }
             guard v <= newestRedisVersion else {
-                if v >= 80 {
-                    throw .corrupt("RDB version \(v) with a REDIS magic: only Valkey writes 80+, with a VALKEY magic", at: start + 5)
-                }
                 throw .unsupported(
-                    "can't handle RDB format version \(v): this reader knows Redis RDB 1 to \(newestRedisVersion)",
+                    "can't handle RDB format version \(v): this reader knows Redis RDB 1 to \(newestRedisVersion)"
+                        + (v >= 80 ? " (Valkey writes 80+ with a VALKEY magic)" : ""),
                     at: start + 5)
             }
             return RDBHeader(magic: text, version: v, dialect: .redis)
@@ -233,6 +237,14 @@ public final class RDBReader {
                 phase = .readType
                 pendingMetadata = try readKeyMetadata()
                 pendingKeyStart = pendingKeyStart ?? opStart
+            case Self.enterpriseRAMLRU where header.dialect == .redis,
+                Self.enterpriseSlotNumber where header.dialect == .redis:
+                // Redis Enterprise per-key attributes: one length each (`redis/librdb` defines.h).
+                phase = .readLen
+                _ = try window.readLength()
+                pendingKeyStart = pendingKeyStart ?? opStart
+            case Self.enterpriseGCAS where header.dialect == .redis, Self.enterpriseGFlags where header.dialect == .redis:
+                throw .unsupported("Redis Enterprise opcode \(t) (\(t == Self.enterpriseGCAS ? "GCAS" : "GFLAGS")) has no public layout", at: opStart)
             default:
                 let type = RDBValueType(byte: t, dialect: header.dialect)
                 try checkObjectType(type, byte: t, at: opStart)
@@ -240,6 +252,12 @@ public final class RDBReader {
             }
         }
     }
+
+    /// Redis Enterprise opcodes seen in its RDB files (`redis/librdb` src/lib/defines.h).
+    static let enterpriseGCAS: UInt8 = 101
+    static let enterpriseGFlags: UInt8 = 102
+    static let enterpriseRAMLRU: UInt8 = 107
+    static let enterpriseSlotNumber: UInt8 = 121
 
     private func checkObjectType(_ type: RDBValueType, byte t: UInt8, at offset: Int64) throws(ParseFailure) {
         if type.isKnown {
