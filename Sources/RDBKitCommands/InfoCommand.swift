@@ -148,7 +148,7 @@ struct InfoCommand: ParsableCommand {
     }
 
     static func jsonText(_ s: RDBSummary, file: String) -> String {
-        var e = JSONEmitter(pretty: true)
+        let e = JSONEmitter(pretty: true)
         e.beginObject()
         e.key("file"); e.string(file)
         e.key("magic"); e.string(s.header.magic)
@@ -222,6 +222,6 @@ struct InfoCommand: ParsableCommand {
         e.endArray()
         e.endObject()
         e.raw(UInt8(ascii: "\n"))
-        return String(decoding: e.output, as: UTF8.self)
+        return e.text
     }
 }

@@ -17,8 +17,7 @@ public final class FileDescriptorSink: JSONByteSink {
     public let fd: Int32
     public init(fd: Int32 = 1) { self.fd = fd }
 
-    public func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { p in
+    public func write(_ p: UnsafeRawBufferPointer) throws {
             var done = 0
             while done < p.count {
                 let n = Glibc.write(fd, p.baseAddress! + done, p.count - done)
@@ -28,7 +27,6 @@ public final class FileDescriptorSink: JSONByteSink {
                 }
                 done += n
             }
-        }
     }
 }
 
@@ -36,7 +34,7 @@ public final class FileDescriptorSink: JSONByteSink {
 public final class MemorySink: JSONByteSink {
     public private(set) var bytes: [UInt8] = []
     public init() {}
-    public func write(_ b: [UInt8]) throws { bytes.append(contentsOf: b) }
+    public func write(_ b: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: b) }
     /// The collected bytes as text.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 }

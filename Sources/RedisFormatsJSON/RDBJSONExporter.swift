@@ -38,7 +38,15 @@ public struct RDBKeyFilter: Sendable {
 
 /// Where JSON bytes go.
 public protocol JSONByteSink: AnyObject {
-    func write(_ bytes: [UInt8]) throws
+    /// Writes all the bytes (they are valid only during the call).
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+}
+
+extension JSONByteSink {
+    /// Writes all the bytes.
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
 }
 
 /// Counts of what an export wrote and skipped.
@@ -75,13 +83,11 @@ public final class RDBJSONExporter {
     }
 
     @inline(__always) private func flushIfNeeded() throws {
-        if e.output.count >= Self.flushThreshold { try flush() }
+        if e.count >= Self.flushThreshold { try e.drain(into: sink) }
     }
 
     private func flush() throws {
-        guard !e.output.isEmpty else { return }
-        try sink.write(e.output)
-        e.output.removeAll(keepingCapacity: true)
+        try e.drain(into: sink)
     }
 
     /// Reads every record and writes the kept keys.
@@ -180,18 +186,6 @@ public final class RDBJSONExporter {
 
     private func writeValue(_ h: RDBKeyHeader, reader: RDBReader, fieldTTLs: inout [(RedisBytes, Int64)]) throws {
         switch h.valueType.kind {
-        case .string:
-            if case .string(let s)? = try reader.nextElement() { e.bytes(s) } else { e.bytes(RedisBytes.empty) }
-            _ = try reader.nextElement()
-        case .zset where h.valueType == .zset || h.valueType == .zset2:
-            var entries: [SortedSetEntry] = []
-            while let el = try reader.nextElement() {
-                if case .sortedSetEntry(let z) = el { entries.append(z) }
-            }
-            entries.sort { a, b in a.score < b.score || (a.score == b.score && a.member < b.member) }
-            e.beginArray()
-            for z in entries { writeScored(z) }
-            e.endArray()
         case .stream:
             try writeStream(reader)
         case .array:
@@ -207,25 +201,18 @@ public final class RDBJSONExporter {
             }
             e.endArray()
         default:
-            e.beginArray()
-            while let el = try reader.nextElement() {
-                switch el {
-                case .member(let m):
-                    e.bytes(m)
-                case .sortedSetEntry(let z):
-                    writeScored(z)
-                case .hashField(let f):
-                    e.beginArray()
-                    e.bytes(f.field)
-                    e.bytes(f.value)
-                    e.endArray()
-                    if let x = f.expiresAt { fieldTTLs.append((f.field, x.milliseconds)) }
-                default:
-                    break
-                }
-                try flushIfNeeded()
+            // Skiplist zsets are stored highest score first: buffer them to print in rank order.
+            let sorts = h.valueType == .zset || h.valueType == .zset2
+            let writer = JSONValueWriter(e: e, sink: sink, buffersSortedSet: sorts)
+            if h.valueType != .string { e.beginArray() }
+            try reader.visitValue(writer)
+            if let error = writer.error { throw error }
+            if sorts {
+                writer.sortedSet.sort { a, b in a.score < b.score || (a.score == b.score && a.member < b.member) }
+                for z in writer.sortedSet { writeScored(z) }
             }
-            e.endArray()
+            if h.valueType != .string { e.endArray() }
+            fieldTTLs = writer.fieldTTLs
         }
     }
 
@@ -365,4 +352,57 @@ public final class RDBJSONExporter {
         }
         e.endObject()
     }
+}
+
+/// Writes strings, list/set members, zset entries and hash fields straight from the reader's buffer.
+final class JSONValueWriter: RDBValueVisitor {
+    let e: JSONEmitter
+    let sink: any JSONByteSink
+    let buffersSortedSet: Bool
+    var sortedSet: [SortedSetEntry] = []
+    var fieldTTLs: [(RedisBytes, Int64)] = []
+    var error: (any Error)?
+
+    init(e: JSONEmitter, sink: any JSONByteSink, buffersSortedSet: Bool) {
+        self.e = e
+        self.sink = sink
+        self.buffersSortedSet = buffersSortedSet
+    }
+
+    @inline(__always) private func flushIfNeeded() {
+        guard e.count >= 256 * 1024, error == nil else { return }
+        do { try e.drain(into: sink) } catch { self.error = error }
+    }
+
+    func visitString(_ bytes: RawSpan) {
+        e.bytes(bytes)
+    }
+
+    func visitMember(_ bytes: RawSpan) {
+        e.bytes(bytes)
+        flushIfNeeded()
+    }
+
+    func visitSortedSetEntry(member: RawSpan, score: Double) {
+        if buffersSortedSet {
+            sortedSet.append(SortedSetEntry(member: RedisBytes(member.withUnsafeBytes { Array($0) }), score: score))
+            return
+        }
+        e.beginArray()
+        e.bytes(member)
+        e.score(score)
+        e.endArray()
+        flushIfNeeded()
+    }
+
+    func visitHashField(_ field: RawSpan, value: RawSpan, expiresAt: RedisTimestamp?) {
+        e.beginArray()
+        e.bytes(field)
+        e.bytes(value)
+        e.endArray()
+        if let x = expiresAt { fieldTTLs.append((RedisBytes(field.withUnsafeBytes { Array($0) }), x.milliseconds)) }
+        flushIfNeeded()
+    }
+
+    func visitElement(_ element: RDBElement) {}
 }

@@ -6,26 +6,35 @@
 /// - A *pin* keeps bytes from a mark onwards in the buffer (to capture raw value bytes).
 /// - When checksumming, every byte that leaves the buffer is folded into a CRC64 first.
 final class InputWindow {
+    @exclusivity(unchecked)
     private var storage: UnsafeMutableRawBufferPointer
     /// Index of the next unread byte in `storage`.
+    @exclusivity(unchecked)
     private(set) var position = 0
     /// End of valid bytes in `storage`.
+    @exclusivity(unchecked)
     private(set) var limit = 0
     /// Absolute input offset of `storage[0]`.
+    @exclusivity(unchecked)
     private var base: Int64 = 0
     private let source: any ByteSource
+    @exclusivity(unchecked)
     private var sourceExhausted = false
     /// Bytes the whole input holds, when known.
     let knownSize: Int64?
     private let chunkSize: Int
 
     /// Storage index from which bytes must be kept (capture), or nil.
+    @exclusivity(unchecked)
     private var pinIndex: Int?
 
     /// Whether bytes are folded into `crc` as they are consumed.
+    @exclusivity(unchecked)
     var checksumming = false
+    @exclusivity(unchecked)
     private var crc: UInt64 = 0
     /// Storage index up to which bytes have been folded into `crc`.
+    @exclusivity(unchecked)
     private var crcIndex = 0
 
     init(source: any ByteSource, chunkSize: Int = 1 << 20) {

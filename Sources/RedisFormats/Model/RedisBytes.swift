@@ -107,5 +107,29 @@ public enum RedisInteger {
     }
 
     /// The decimal text of an integer as bytes, as Redis materialises int-encoded strings.
-    public static func text(_ v: Int64) -> [UInt8] { Array(String(v).utf8) }
+    public static func text(_ v: Int64) -> [UInt8] {
+        unsafe [UInt8](unsafeUninitializedCapacity: 20) { buf, count in
+            count = unsafe writeText(v, into: UnsafeMutableRawBufferPointer(buf))
+        }
+    }
+
+    /// Writes the decimal text of `v` (at most 20 bytes) and returns its length.
+    static func writeText(_ v: Int64, into buf: UnsafeMutableRawBufferPointer) -> Int {
+        var magnitude = v.magnitude
+        var digits = 1
+        var t = magnitude / 10
+        while t > 0 {
+            digits += 1
+            t /= 10
+        }
+        let sign = v < 0 ? 1 : 0
+        var i = sign + digits - 1
+        repeat {
+            unsafe buf[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            i -= 1
+        } while magnitude > 0
+        if sign == 1 { unsafe buf[0] = UInt8(ascii: "-") }
+        return sign + digits
+    }
 }

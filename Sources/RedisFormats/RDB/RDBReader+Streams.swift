@@ -16,7 +16,7 @@ extension RDBReader {
     private static let flagDeleted: Int64 = 1
     private static let flagSameFields: Int64 = 2
 
-    func streamNode(mode: StepMode) throws(ParseFailure) {
+    func streamNode<S: ElementSink>(mode: StepMode, into sink: inout S) throws(ParseFailure) {
         let keyAt = window.offset
         if mode == .skip {
             try window.skipString(maximumLength: maxLen)
@@ -89,7 +89,7 @@ extension RDBReader {
                 if emitting {
                     let id = StreamID(
                         ms: master.ms &+ UInt64(bitPattern: msDiff), seq: master.seq &+ UInt64(bitPattern: seqDiff))
-                    emit(.streamEntry(StreamEntry(id: id, fields: fields)))
+                    sink.element(.streamEntry(StreamEntry(id: id, fields: fields)))
                 }
             }
             if deep && (live != liveCount || deleted != deletedCount) {
@@ -124,7 +124,7 @@ extension RDBReader {
         return StreamID(ms: ms, seq: seq)
     }
 
-    func streamMetadata(mode: StepMode) throws(ParseFailure) {
+    func streamMetadata<S: ElementSink>(mode: StepMode, into sink: inout S) throws(ParseFailure) {
         let length = try window.readLength()
         let last = try lengthStreamID()
         var meta = StreamMetadata(length: length, lastID: last)
@@ -135,10 +135,10 @@ extension RDBReader {
         }
         let groups = try window.readLength()
         value = .streamGroups(remaining: groups)
-        if mode == .materialize { emit(.streamMetadata(meta)) }
+        if mode == .materialize { sink.element(.streamMetadata(meta)) }
     }
 
-    func streamGroup(mode: StepMode) throws(ParseFailure) {
+    func streamGroup<S: ElementSink>(mode: StepMode, into sink: inout S) throws(ParseFailure) {
         let keep = mode == .materialize
         let nameAt = window.offset
         let name = try string(keep ? .materialize : .validate)
@@ -206,13 +206,13 @@ extension RDBReader {
         }
         _ = nameAt
         if keep {
-            emit(.streamGroup(StreamConsumerGroup(
+            sink.element(.streamGroup(StreamConsumerGroup(
                 name: RedisBytes(name ?? []), lastDeliveredID: lastID, entriesRead: entriesRead, pending: pel,
                 consumers: consumers, nacked: nacked)))
         }
     }
 
-    func streamIdempotency(mode: StepMode) throws(ParseFailure) {
+    func streamIdempotency<S: ElementSink>(mode: StepMode, into sink: inout S) throws(ParseFailure) {
         let keep = mode == .materialize
         let duration = try window.readLength()
         let maxEntries = try window.readLength()
@@ -236,7 +236,7 @@ extension RDBReader {
         let added = try window.readLength()
         let duplicates = try window.readLength()
         if keep {
-            emit(.streamIdempotency(StreamIdempotency(
+            sink.element(.streamIdempotency(StreamIdempotency(
                 durationSeconds: duration, maxEntries: maxEntries, producers: producers, iidsAdded: added,
                 iidsDuplicates: duplicates)))
         }

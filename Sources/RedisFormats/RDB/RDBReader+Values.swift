@@ -59,67 +59,65 @@ extension RDBReader {
         }
     }
 
-    @inline(__always) func emit(_ e: RDBElement) { pending.append(e) }
-
-    /// Reads one unit of the current value (a string, a blob, a node, a group…), emitting its
-    /// elements into `pending` when materializing.
-    func step(mode: StepMode) throws(ParseFailure) {
+    /// Reads one unit of the current value (a string, a blob, a node, a group…), handing its
+    /// elements to `sink` (unless skipping).
+    func step<S: ElementSink>(mode: StepMode, into sink: inout S) throws(ParseFailure) {
         switch value {
         case .none, .done: return
-        case .unread: try begin(mode: mode)
+        case .unread: try begin(mode: mode, into: &sink)
         case .members(let n):
             if n == 0 { value = .done; return }
             value = .members(remaining: n - 1)
-            if let s = try string(mode) { emit(.member(RedisBytes(s))) }
+            try borrowedString(mode) { (p) in sink.member(.bytes(p)) }
         case .zsetPairs(let n, let binary):
             if n == 0 { value = .done; return }
             value = .zsetPairs(remaining: n - 1, binaryScores: binary)
             let member = try string(mode)
             let score = try binary ? binaryDouble() : stringDouble(mode)
-            if let member { emit(.sortedSetEntry(SortedSetEntry(member: RedisBytes(member), score: score))) }
+            if let member { unsafe member.withUnsafeBytes { unsafe sink.scored(.bytes($0), score) } }
         case .hashPairs(let n):
             if n == 0 { value = .done; return }
             value = .hashPairs(remaining: n - 1)
             let f = try string(mode)
             let v = try string(mode)
-            if let f, let v { emit(.hashField(HashField(field: RedisBytes(f), value: RedisBytes(v)))) }
+            if let f, let v { sink.field(f, v, nil) }
         case .hashTTLPairs(let n, let layout):
             if n == 0 { value = .done; return }
             value = .hashTTLPairs(remaining: n - 1, layout: layout)
-            try hashTTLPair(layout: layout, mode: mode)
+            try hashTTLPair(layout: layout, mode: mode, into: &sink)
         case .quicklistNodes(let n, let v2):
             if n == 0 { value = .done; return }
             value = .quicklistNodes(remaining: n - 1, v2: v2)
-            try quicklistNode(v2: v2, mode: mode)
+            try quicklistNode(v2: v2, mode: mode, into: &sink)
         case .streamNodes(let n):
             if n == 0 { value = .streamMetadata; return }
             value = .streamNodes(remaining: n - 1)
-            try streamNode(mode: mode)
+            try streamNode(mode: mode, into: &sink)
         case .streamMetadata:
-            try streamMetadata(mode: mode)
+            try streamMetadata(mode: mode, into: &sink)
         case .streamGroups(let n):
             if n == 0 {
                 value = streamVersion >= 4 ? .streamIdempotency : .done
                 return
             }
             value = .streamGroups(remaining: n - 1)
-            try streamGroup(mode: mode)
+            try streamGroup(mode: mode, into: &sink)
         case .streamIdempotency:
-            try streamIdempotency(mode: mode)
+            try streamIdempotency(mode: mode, into: &sink)
             value = .done
         case .arrayElements(let n):
             if n == 0 { value = .done; return }
             value = .arrayElements(remaining: n - 1)
-            try arrayElement(mode: mode)
+            try arrayElement(mode: mode, into: &sink)
         }
     }
 
     /// Reads the start of a value and sets the cursor; single-blob values are consumed whole.
-    private func begin(mode: StepMode) throws(ParseFailure) {
+    private func begin<S: ElementSink>(mode: StepMode, into sink: inout S) throws(ParseFailure) {
         guard let type = currentKey?.valueType else { value = .done; return }
         switch type {
         case .string:
-            if let s = try string(mode) { emit(.string(RedisBytes(s))) }
+            try borrowedString(mode) { (p) in sink.string(.bytes(p)) }
             value = .done
         case .list, .set:
             value = .members(remaining: try window.readLength())
@@ -142,16 +140,16 @@ extension RDBReader {
             value = .quicklistNodes(remaining: try window.readLength(), v2: true)
         case .hashZipmap, .listZiplist, .setIntset, .zsetZiplist, .hashZiplist, .hashListpack, .zsetListpack,
             .setListpack, .hashListpackExPreGA:
-            try blob(type: type, mode: mode)
+            try blob(type: type, mode: mode, into: &sink)
             value = .done
         case .hashListpackEx:
             _ = try window.readUInt64LE()  // minExpire: the TTLs in the listpack are absolute
-            try blob(type: type, mode: mode)
+            try blob(type: type, mode: mode, into: &sink)
             value = .done
         case .streamListpacks, .streamListpacks2, .streamListpacks3, .streamListpacks4, .streamListpacks5:
             value = .streamNodes(remaining: try window.readLength())
         case .module2:
-            try moduleValue(mode: mode)
+            try moduleValue(mode: mode, into: &sink)
             value = .done
         case .array:
             try arrayHeader()
@@ -173,6 +171,20 @@ extension RDBReader {
         case .skip:
             try window.skipString(maximumLength: maxLen)
             return nil
+        }
+    }
+
+    /// A string lent to `body` (decoded when materializing; decompressed and dropped when validating;
+    /// not even read when skipping, and `body` is not called then).
+    @inline(__always)
+    func borrowedString(_ mode: StepMode, _ body: (UnsafeRawBufferPointer) -> Void) throws(ParseFailure) {
+        switch mode {
+        case .materialize:
+            try window.withString(maximumLength: maxLen, scratch: scratch) { (p) throws(BlobFailure) in unsafe body(p) }
+        case .validate:
+            try window.validateString(maximumLength: maxLen, scratch: scratch)
+        case .skip:
+            try window.skipString(maximumLength: maxLen)
         }
     }
 
@@ -204,7 +216,7 @@ extension RDBReader {
     // MARK: Blobs
 
     /// A compact-encoding blob: zipmap, ziplist, intset or listpack.
-    private func blob(type: RDBValueType, mode: StepMode) throws(ParseFailure) {
+    private func blob<S: ElementSink>(type: RDBValueType, mode: StepMode, into sink: inout S) throws(ParseFailure) {
         if mode == .skip {
             try window.skipString(maximumLength: maxLen)
             return
@@ -215,43 +227,43 @@ extension RDBReader {
             switch type {
             case .hashZipmap:
                 try unsafe Zipmap.forEach(blob, deep: deep) { (f: UnsafeRawBufferPointer, v: UnsafeRawBufferPointer) in
-                    if keep { emit(.hashField(HashField(field: unsafe RawBytes.copy(f), value: unsafe RawBytes.copy(v)))) }
+                    if keep { unsafe sink.field(.bytes(f), .bytes(v), nil) }
                 }.get()
             case .setIntset:
                 try unsafe Intset.forEach(blob, deep: deep) { (v: Int64) in
-                    if keep { emit(.member(RedisBytes(RedisInteger.text(v)))) }
+                    if keep { sink.member(.int(v)) }
                 }.get()
             case .listZiplist:
                 var it = try unsafe ZiplistIterator(blob, deep: deep)
-                while let v = try it.next() { if keep { emit(.member(v.redisBytes)) } }
+                while let v = try it.next() { if keep { sink.member(v) } }
             case .zsetZiplist:
                 var it = try unsafe ZiplistIterator(blob, deep: deep)
                 while let m = try it.next() {
                     guard let s = try it.next() else { throw BlobFailure(message: "zset ziplist has an odd number of entries", position: 8) }
                     let score = try scoreValue(s, position: 0)
-                    if keep { emit(.sortedSetEntry(SortedSetEntry(member: m.redisBytes, score: score))) }
+                    if keep { sink.scored(m, score) }
                 }
             case .hashZiplist:
                 var it = try unsafe ZiplistIterator(blob, deep: deep)
                 while let f = try it.next() {
                     guard let v = try it.next() else { throw BlobFailure(message: "hash ziplist has an odd number of entries", position: 8) }
-                    if keep { emit(.hashField(HashField(field: f.redisBytes, value: v.redisBytes))) }
+                    if keep { sink.field(f, v, nil) }
                 }
             case .setListpack:
                 var it = try unsafe ListpackIterator(blob, deep: deep)
-                while let v = try it.next() { if keep { emit(.member(v.redisBytes)) } }
+                while let v = try it.next() { if keep { sink.member(v) } }
             case .zsetListpack:
                 var it = try unsafe ListpackIterator(blob, deep: deep)
                 while let m = try it.next() {
                     guard let s = try it.next() else { throw BlobFailure(message: "zset listpack has an odd number of entries", position: 4) }
                     let score = try scoreValue(s, position: it.entryStart)
-                    if keep { emit(.sortedSetEntry(SortedSetEntry(member: m.redisBytes, score: score))) }
+                    if keep { sink.scored(m, score) }
                 }
             case .hashListpack:
                 var it = try unsafe ListpackIterator(blob, deep: deep)
                 while let f = try it.next() {
                     guard let v = try it.next() else { throw BlobFailure(message: "hash listpack has an odd number of entries", position: 4) }
-                    if keep { emit(.hashField(HashField(field: f.redisBytes, value: v.redisBytes))) }
+                    if keep { sink.field(f, v, nil) }
                 }
             case .hashListpackEx, .hashListpackExPreGA:
                 var it = try unsafe ListpackIterator(blob, deep: deep)
@@ -262,11 +274,7 @@ extension RDBReader {
                     guard case .int(let ttl) = t, ttl >= 0, ttl <= Self.maximumFieldExpire else {
                         throw BlobFailure(message: "hash listpack-ex TTL is not an integer in 0...2^48-1", position: ttlAt)
                     }
-                    if keep {
-                        emit(.hashField(HashField(
-                            field: f.redisBytes, value: v.redisBytes,
-                            expiresAt: ttl == 0 ? nil : RedisTimestamp(milliseconds: ttl))))
-                    }
+                    if keep { sink.field(f, v, ttl == 0 ? nil : ttl) }
                 }
             default:
                 break
@@ -284,7 +292,7 @@ extension RDBReader {
 
     // MARK: Hashes with TTLs
 
-    private func hashTTLPair(layout: HashTTLLayout, mode: StepMode) throws(ParseFailure) {
+    private func hashTTLPair<S: ElementSink>(layout: HashTTLLayout, mode: StepMode, into sink: inout S) throws(ParseFailure) {
         var expire: Int64?
         let ttlOffset = window.offset
         switch layout {
@@ -314,16 +322,13 @@ extension RDBReader {
             let at = Int64(bitPattern: try window.readUInt64LE())
             if at != -1 { expire = at }
         }
-        if let f, let v {
-            emit(.hashField(HashField(
-                field: RedisBytes(f), value: RedisBytes(v), expiresAt: expire.map { RedisTimestamp(milliseconds: $0) })))
-        }
+        if let f, let v { sink.field(f, v, expire) }
     }
 
     // MARK: Quicklists
 
     /// One quicklist node: v1 a ziplist; v2 a container (1 plain element, 2 packed listpack) and a string.
-    private func quicklistNode(v2: Bool, mode: StepMode) throws(ParseFailure) {
+    private func quicklistNode<S: ElementSink>(v2: Bool, mode: StepMode, into sink: inout S) throws(ParseFailure) {
         var container: UInt64 = 2
         if v2 {
             let at = window.offset
@@ -333,7 +338,7 @@ extension RDBReader {
             }
         }
         if container == 1 {
-            if let s = try string(mode) { emit(.member(RedisBytes(s))) }
+            try borrowedString(mode) { (p) in sink.member(.bytes(p)) }
             return
         }
         if mode == .skip {
@@ -346,21 +351,21 @@ extension RDBReader {
             guard blob.count > 0 else { throw BlobFailure(message: "empty quicklist node", position: 0) }
             if v2 {
                 var it = try unsafe ListpackIterator(blob, deep: deep)
-                while let v = try it.next() { if keep { emit(.member(v.redisBytes)) } }
+                while let v = try it.next() { if keep { sink.member(v) } }
             } else {
                 var it = try unsafe ZiplistIterator(blob, deep: deep)
-                while let v = try it.next() { if keep { emit(.member(v.redisBytes)) } }
+                while let v = try it.next() { if keep { sink.member(v) } }
             }
         }
     }
 
     // MARK: Modules
 
-    private func moduleValue(mode: StepMode) throws(ParseFailure) {
+    private func moduleValue<S: ElementSink>(mode: StepMode, into sink: inout S) throws(ParseFailure) {
         let id = try window.readLength()
         if mode == .materialize {
             let raw = try captureModuleOpcodes(mode: .validate)
-            emit(.module(RedisModuleValue(type: RedisModuleType(id: id), raw: raw)))
+            sink.element(.module(RedisModuleValue(type: RedisModuleType(id: id), raw: raw)))
         } else {
             try walkModuleOpcodes(mode: mode)
         }
@@ -383,7 +388,7 @@ extension RDBReader {
     }
 
     /// `len index`, `len tag`, then 0 string, 1 int64 LE, 2 double LE, 3 short string (≤ 7 bytes).
-    private func arrayElement(mode: StepMode) throws(ParseFailure) {
+    private func arrayElement<S: ElementSink>(mode: StepMode, into sink: inout S) throws(ParseFailure) {
         let index = try window.readLength()
         let tagAt = window.offset
         let tag = try window.readLength()
@@ -403,6 +408,6 @@ extension RDBReader {
         default:
             throw .corrupt("unknown array element tag \(tag)", at: tagAt)
         }
-        if mode == .materialize, let text { emit(.arrayElement(index: index, value: RedisBytes(text))) }
+        if mode == .materialize, let text { sink.element(.arrayElement(index: index, value: RedisBytes(text))) }
     }
 }

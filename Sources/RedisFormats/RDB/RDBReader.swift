@@ -46,17 +46,27 @@ public final class RDBReader {
 
     let window: InputWindow
     let scratch = ScratchBuffer()
+    /// The CRC64 computed on another thread, for regular files.
+    private var parallelChecksum: ParallelChecksum?
     var deep: Bool { options.validation == .deep }
 
     /// The database selected by the last SELECTDB.
+    @exclusivity(unchecked)
     public private(set) var currentDB: UInt64 = 0
     /// The key whose value is being read, if any.
+    @exclusivity(unchecked)
     public private(set) var currentKey: RDBKeyHeader?
+    @exclusivity(unchecked)
     var phase: RDBPhase = .start
+    @exclusivity(unchecked)
     var value: ValueCursor = .none
+    @exclusivity(unchecked)
     var pending: [RDBElement] = []
+    @exclusivity(unchecked)
     var pendingIndex = 0
+    @exclusivity(unchecked)
     private var finished = false
+    @exclusivity(unchecked)
     private var failure: RDBError?
 
     // Per-key attributes from opcodes that precede a key; cleared after each key.
@@ -67,9 +77,27 @@ public final class RDBReader {
     private var pendingKeyStart: Int64?
 
     /// Opens a file (`-` for standard input; gzip is decompressed transparently).
+    ///
+    /// For a regular file the CRC64 is computed on a second thread while parsing.
     public convenience init(path: String, options: Options = Options()) throws(RDBError) {
-        try self.init(source: try ByteSources.open(path: path), options: options)
+        let source = try ByteSources.open(path: path)
+        if options.verifiesChecksum, let file = source as? FileSource, file.fd != 0, let size = file.knownSize,
+            size >= Int64(ParallelChecksum.blockSize)
+        {
+            let window = InputWindow(source: source, chunkSize: options.chunkSize)
+            window.startChecksum(fromAbsoluteOffset: 0)
+            try self.init(window: window, options: options, name: source.name)
+            // Without a second thread the window keeps checksumming inline.
+            if header.hasChecksum, let pc = ParallelChecksum(path: path, size: size) {
+                parallelChecksum = pc
+                window.checksumming = false
+            }
+            return
+        }
+        try self.init(source: source, options: options)
     }
+
+    deinit { parallelChecksum?.stop() }
 
     /// Starts reading a source: reads and checks the 9-byte header.
     /// - Throws: ``RDBError`` when the magic or version is invalid or unsupported.
@@ -312,8 +340,15 @@ public final class RDBReader {
         finished = true
         guard header.hasChecksum else { return .absent }
         phase = .checkSum
-        let computed = window.checksumming ? window.checksumUpToPosition() : nil
+        var computed = window.checksumming ? window.checksumUpToPosition() : nil
         window.checksumming = false
+        if let pc = parallelChecksum {
+            guard let c = pc.checksum(upTo: window.offset) else {
+                throw ParseFailure(code: .io, message: "reading the file for its checksum failed", offset: window.offset)
+            }
+            computed = c
+            parallelChecksum = nil
+        }
         let stored = try window.readUInt64LE()
         if stored == 0 { return .disabled }
         guard let computed else { return .unverified(stored) }
@@ -447,7 +482,10 @@ public final class RDBReader {
                     value = .none
                     return nil
                 default:
-                    try step(mode: .materialize)
+                    var sink = OwnedSink(items: [])
+                    swap(&sink.items, &pending)
+                    defer { swap(&sink.items, &pending) }
+                    try step(mode: .materialize, into: &sink)
                 }
             }
         }
@@ -521,6 +559,11 @@ public final class RDBReader {
     }
 
     func finishValue(mode: StepMode) throws(ParseFailure) {
+        var sink = NullSink()
+        try finishValue(mode: mode, into: &sink)
+    }
+
+    func finishValue<S: ElementSink>(mode: StepMode, into sink: inout S) throws(ParseFailure) {
         pending.removeAll(keepingCapacity: true)
         pendingIndex = 0
         while true {
@@ -529,7 +572,7 @@ public final class RDBReader {
             case .done:
                 value = .none
                 return
-            default: try step(mode: mode)
+            default: try step(mode: mode, into: &sink)
             }
         }
     }

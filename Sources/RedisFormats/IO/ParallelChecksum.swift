@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Computes the CRC64 of a regular file on a second thread while the reader parses it.
+///
+/// The thread reads the file with `pread` in 1 MiB blocks and records the running CRC at every block
+/// boundary. When the reader knows where the checksummed range ends (after the EOF opcode), it takes
+/// the checkpoint below that offset and folds the remaining bytes itself. Parsing and checksumming
+/// then overlap on two cores instead of adding up.
+final class ParallelChecksum: @unchecked Sendable {
+    static let blockSize = 1 << 20
+
+    private let fd: Int32
+    private let size: Int64
+    /// CRC of the first `k * blockSize` bytes at index k (index 0 = 0).
+    private let state = Mutex<State>(State())
+    private let cancelled = Atomic<Bool>(false)
+    private var thread: pthread_t?
+
+    struct State {
+        var checkpoints: [UInt64] = [0]
+        var failed = false
+    }
+
+    /// Starts checksumming `path` (a regular file of `size` bytes); nil if the file cannot be opened.
+    init?(path: String, size: Int64) {
+        let d = open(path, O_RDONLY | O_CLOEXEC)
+        guard d >= 0 else { return nil }
+        fd = d
+        self.size = size
+        let box = Unmanaged.passRetained(self)
+        var t = pthread_t()
+        let rc = unsafe pthread_create(&t, nil, { arg in
+            let me = unsafe Unmanaged<ParallelChecksum>.fromOpaque(arg!).takeRetainedValue()
+            me.run()
+            return nil
+        }, box.toOpaque())
+        if rc != 0 {
+            box.release()
+            close(d)
+            return nil
+        }
+        thread = t
+    }
+
+    deinit {
+        close(fd)
+    }
+
+    /// Stops the thread (when the reader fails or is abandoned) and waits for it.
+    func stop() {
+        cancelled.store(true, ordering: .relaxed)
+        if let t = thread {
+            pthread_join(t, nil)
+            thread = nil
+        }
+    }
+
+    private func run() {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 16)
+        defer { unsafe buffer.deallocate() }
+        var crc: UInt64 = 0
+        var offset: Int64 = 0
+        while offset + Int64(Self.blockSize) <= size, !cancelled.load(ordering: .relaxed) {
+            guard unsafe readFully(buffer, at: offset) else {
+                state.withLock { $0.failed = true }
+                return
+            }
+            crc = unsafe CRC64.update(crc, UnsafeRawBufferPointer(buffer))
+            offset += Int64(Self.blockSize)
+            state.withLock { $0.checkpoints.append(crc) }
+        }
+    }
+
+    private func readFully(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Bool {
+        var done = 0
+        while done < buffer.count {
+            let n = unsafe pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            done += n
+        }
+        return true
+    }
+
+    /// The CRC64 of bytes `0..<end`. Waits for the thread to pass the block below `end`.
+    func checksum(upTo end: Int64) -> UInt64? {
+        let block = Int(end / Int64(Self.blockSize))
+        var checkpoint: UInt64?
+        while checkpoint == nil {
+            let (cp, failed) = state.withLock { s in (block < s.checkpoints.count ? s.checkpoints[block] : nil, s.failed) }
+            if failed { return nil }
+            checkpoint = cp
+            if checkpoint == nil { usleep(100) }
+        }
+        stop()
+        var crc = checkpoint!
+        let start = Int64(block) * Int64(Self.blockSize)
+        let rest = Int(end - start)
+        if rest > 0 {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: rest, alignment: 16)
+            defer { unsafe buffer.deallocate() }
+            guard unsafe readFully(buffer, at: start) else { return nil }
+            crc = unsafe CRC64.update(crc, UnsafeRawBufferPointer(buffer))
+        }
+        return crc
+    }
+}

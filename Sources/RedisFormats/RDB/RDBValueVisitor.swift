@@ -1,0 +1,150 @@
+/// Receives a value's parts as borrowed bytes, without copying them: the fastest way to read values.
+///
+/// The spans are valid only during the call. Integers stored in compact encodings arrive as their
+/// decimal text, as Redis would return them. Stream parts, module values and array elements arrive
+/// owned through ``visitElement(_:)``.
+///
+/// ```swift
+/// final class Sizer: RDBValueVisitor {
+///     var bytes = 0
+///     func visitString(_ s: RawSpan) { bytes += s.byteCount }
+///     func visitMember(_ m: RawSpan) { bytes += m.byteCount }
+///     func visitSortedSetEntry(member: RawSpan, score: Double) { bytes += member.byteCount + 8 }
+///     func visitHashField(_ f: RawSpan, value: RawSpan, expiresAt: RedisTimestamp?) {
+///         bytes += f.byteCount + value.byteCount
+///     }
+///     func visitElement(_ e: RDBElement) {}
+/// }
+/// let sizer = Sizer()
+/// try reader.visitValue(sizer)
+/// ```
+public protocol RDBValueVisitor: AnyObject {
+    /// The value of a string key.
+    func visitString(_ bytes: RawSpan)
+    /// A list element or a set member.
+    func visitMember(_ bytes: RawSpan)
+    /// A sorted set member and its score.
+    func visitSortedSetEntry(member: RawSpan, score: Double)
+    /// A hash field, its value and its TTL.
+    func visitHashField(_ field: RawSpan, value: RawSpan, expiresAt: RedisTimestamp?)
+    /// Stream entries, metadata and groups, module values, array elements.
+    func visitElement(_ element: RDBElement)
+}
+
+/// Where the value state machine puts elements.
+protocol ElementSink {
+    mutating func string(_ v: PackedValue)
+    mutating func member(_ v: PackedValue)
+    mutating func scored(_ member: PackedValue, _ score: Double)
+    mutating func field(_ f: PackedValue, _ v: PackedValue, _ expire: Int64?)
+    /// A field read as two owned strings (hashtable encodings).
+    mutating func field(_ f: [UInt8], _ v: [UInt8], _ expire: Int64?)
+    mutating func element(_ e: RDBElement)
+}
+
+extension ElementSink {
+    mutating func field(_ f: [UInt8], _ v: [UInt8], _ expire: Int64?) {
+        unsafe f.withUnsafeBytes { fp in
+            unsafe v.withUnsafeBytes { vp in unsafe field(.bytes(fp), .bytes(vp), expire) }
+        }
+    }
+}
+
+/// Drops everything (validation, skipping).
+struct NullSink: ElementSink {
+    func string(_ v: PackedValue) {}
+    func member(_ v: PackedValue) {}
+    func scored(_ member: PackedValue, _ score: Double) {}
+    func field(_ f: PackedValue, _ v: PackedValue, _ expire: Int64?) {}
+    func field(_ f: [UInt8], _ v: [UInt8], _ expire: Int64?) {}
+    func element(_ e: RDBElement) {}
+}
+
+/// Collects owned elements (``RDBReader/nextElement()``).
+struct OwnedSink: ElementSink {
+    var items: [RDBElement]
+
+    mutating func string(_ v: PackedValue) { items.append(.string(v.redisBytes)) }
+    mutating func member(_ v: PackedValue) { items.append(.member(v.redisBytes)) }
+    mutating func scored(_ member: PackedValue, _ score: Double) {
+        items.append(.sortedSetEntry(SortedSetEntry(member: member.redisBytes, score: score)))
+    }
+    mutating func field(_ f: PackedValue, _ v: PackedValue, _ expire: Int64?) {
+        items.append(.hashField(HashField(
+            field: f.redisBytes, value: v.redisBytes, expiresAt: expire.map { RedisTimestamp(milliseconds: $0) })))
+    }
+    mutating func field(_ f: [UInt8], _ v: [UInt8], _ expire: Int64?) {
+        items.append(.hashField(HashField(
+            field: RedisBytes(f), value: RedisBytes(v), expiresAt: expire.map { RedisTimestamp(milliseconds: $0) })))
+    }
+    mutating func element(_ e: RDBElement) { items.append(e) }
+}
+
+/// Adapts a public visitor: integers become their decimal text in a stack buffer.
+struct VisitorSink: ElementSink {
+    let visitor: any RDBValueVisitor
+
+    @inline(__always)
+    private static func withSpan<R>(_ v: PackedValue, _ body: (RawSpan) -> R) -> R {
+        switch unsafe v {
+        case .bytes(let p): return unsafe body(p.bytes)
+        case .int(let i):
+            return unsafe withUnsafeTemporaryAllocation(byteCount: 24, alignment: 1) { buf in
+                let n = unsafe RedisInteger.writeText(i, into: buf)
+                return unsafe body(UnsafeRawBufferPointer(rebasing: buf[0..<n]).bytes)
+            }
+        }
+    }
+
+    mutating func string(_ v: PackedValue) { Self.withSpan(v) { visitor.visitString($0) } }
+    mutating func member(_ v: PackedValue) { Self.withSpan(v) { visitor.visitMember($0) } }
+    mutating func scored(_ member: PackedValue, _ score: Double) {
+        Self.withSpan(member) { visitor.visitSortedSetEntry(member: $0, score: score) }
+    }
+    mutating func field(_ f: PackedValue, _ v: PackedValue, _ expire: Int64?) {
+        Self.withSpan(f) { fs in
+            Self.withSpan(v) { vs in
+                visitor.visitHashField(fs, value: vs, expiresAt: expire.map { RedisTimestamp(milliseconds: $0) })
+            }
+        }
+    }
+    mutating func element(_ e: RDBElement) { visitor.visitElement(e) }
+}
+
+extension RDBReader {
+    /// Reads the rest of the current value, lending each part to `visitor` without copying it.
+    /// - Precondition: the last record was ``RDBRecord/key(_:)``.
+    public func visitValue(_ visitor: any RDBValueVisitor) throws(RDBError) {
+        var sink = VisitorSink(visitor: visitor)
+        try guarded { () throws(ParseFailure) in
+            // Hand over elements already decoded by nextElement().
+            while pendingIndex < pending.count {
+                let e = pending[pendingIndex]
+                pendingIndex += 1
+                sink.deliver(e)
+            }
+            pending.removeAll(keepingCapacity: true)
+            pendingIndex = 0
+            try finishValue(mode: .materialize, into: &sink)
+        }
+    }
+}
+
+extension VisitorSink {
+    /// Delivers an owned element through the borrowed entry points.
+    func deliver(_ e: RDBElement) {
+        switch e {
+        case .string(let s): unsafe s.bytes.withUnsafeBytes { unsafe visitor.visitString($0.bytes) }
+        case .member(let m): unsafe m.bytes.withUnsafeBytes { unsafe visitor.visitMember($0.bytes) }
+        case .sortedSetEntry(let z):
+            unsafe z.member.bytes.withUnsafeBytes { unsafe visitor.visitSortedSetEntry(member: $0.bytes, score: z.score) }
+        case .hashField(let f):
+            unsafe f.field.bytes.withUnsafeBytes { fp in
+                unsafe f.value.bytes.withUnsafeBytes { vp in
+                    unsafe visitor.visitHashField(fp.bytes, value: vp.bytes, expiresAt: f.expiresAt)
+                }
+            }
+        default: visitor.visitElement(e)
+        }
+    }
+}
