@@ -25,15 +25,18 @@ public final class JSONEmitter {
     @exclusivity(unchecked) private var capacity: Int
     @exclusivity(unchecked) public private(set) var count = 0
 
-    /// Per open container: bit 0 = is array, bit 1 = has a value.
-    @exclusivity(unchecked) private var stack: [UInt8] = []
+    /// Open containers as bit stacks (bit k = container at depth k+1): is an array; has a value.
+    @exclusivity(unchecked) private var arrayBits: UInt64 = 0
+    @exclusivity(unchecked) private var valueBits: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var depth = 0
+    /// The deepest nesting supported.
+    public static let maximumDepth = 63
 
     public init(policy: JSONBytesPolicy = .utf8OrBase64, pretty: Bool = false, capacity: Int = 1 << 20) {
         self.policy = policy
         self.pretty = pretty
         self.capacity = max(capacity, 64)
         buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: self.capacity)
-        stack.reserveCapacity(16)
     }
 
     deinit { buffer.deallocate() }
@@ -51,8 +54,6 @@ public final class JSONEmitter {
         count = 0
     }
 
-    /// Nesting depth (0 at top level).
-    public var depth: Int { stack.count }
 
     // MARK: Buffer
 
@@ -90,47 +91,65 @@ public final class JSONEmitter {
 
     @inline(__always) private func newline() {
         put(UInt8(ascii: "\n"))
-        reserve(stack.count * 2)
-        for _ in 0..<stack.count * 2 {
+        reserve(depth * 2)
+        for _ in 0..<depth * 2 {
             buffer[count] = 0x20
             count += 1
         }
     }
 
+    @inline(__always) private var topBit: UInt64 { depth == 0 ? 0 : 1 << UInt64(depth - 1) }
+
     /// Called before every value: a comma in arrays after the first element.
     @inline(__always) private func beforeValue() {
-        guard let top = stack.last, top & 1 != 0 else { return }
-        if top & 2 != 0 { put(UInt8(ascii: ",")) } else { stack[stack.count - 1] = top | 2 }
+        let bit = topBit
+        guard arrayBits & bit != 0 else { return }
+        if valueBits & bit != 0 { put(UInt8(ascii: ",")) } else { valueBits |= bit }
         if pretty { newline() }
+    }
+
+    @inline(__always) private func push(array: Bool) {
+        precondition(depth < Self.maximumDepth, "JSON nesting deeper than \(Self.maximumDepth)")
+        depth += 1
+        let bit = topBit
+        if array { arrayBits |= bit } else { arrayBits &= ~bit }
+        valueBits &= ~bit
+    }
+
+    /// Pops a container; returns whether it held a value.
+    @inline(__always) private func pop() -> Bool {
+        let had = valueBits & topBit != 0
+        depth -= 1
+        return had
     }
 
     public func beginObject() {
         beforeValue()
         put(UInt8(ascii: "{"))
-        stack.append(0)
+        push(array: false)
     }
 
     public func endObject() {
-        let top = stack.removeLast()
-        if pretty && top & 2 != 0 { newline() }
+        let had = pop()
+        if pretty && had { newline() }
         put(UInt8(ascii: "}"))
     }
 
     public func beginArray() {
         beforeValue()
         put(UInt8(ascii: "["))
-        stack.append(1)
+        push(array: true)
     }
 
     public func endArray() {
-        let top = stack.removeLast()
-        if pretty && top & 2 != 0 { newline() }
+        let had = pop()
+        if pretty && had { newline() }
         put(UInt8(ascii: "]"))
     }
 
     @inline(__always) private func beforeKey() {
-        let top = stack[stack.count - 1]
-        if top & 2 != 0 { put(UInt8(ascii: ",")) } else { stack[stack.count - 1] = top | 2 }
+        let bit = topBit
+        if valueBits & bit != 0 { put(UInt8(ascii: ",")) } else { valueBits |= bit }
         if pretty { newline() }
     }
 

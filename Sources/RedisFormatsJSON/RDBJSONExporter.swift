@@ -71,6 +71,7 @@ public final class RDBJSONExporter {
     public var onKey: ((Int64) -> Void)?
 
     private var e: JSONEmitter
+    private var valueWriter: JSONValueWriter
     private let sink: any JSONByteSink
     private static let flushThreshold = 256 * 1024
 
@@ -80,6 +81,7 @@ public final class RDBJSONExporter {
         self.policy = policy
         self.pretty = pretty
         e = JSONEmitter(policy: policy, pretty: pretty)
+        valueWriter = JSONValueWriter(e: e, sink: sink, buffersSortedSet: false)
     }
 
     @inline(__always) private func flushIfNeeded() throws {
@@ -96,6 +98,7 @@ public final class RDBJSONExporter {
     public func export(_ reader: RDBReader) throws -> RDBExportSummary {
         var summary = RDBExportSummary()
         e = JSONEmitter(policy: policy, pretty: pretty)
+        valueWriter = JSONValueWriter(e: e, sink: sink, buffersSortedSet: false)
         if pretty { e.beginArray() }
         while let record = try reader.next() {
             switch record {
@@ -142,10 +145,10 @@ public final class RDBJSONExporter {
         if let module {
             e.string(module.type.name)
         } else {
-            e.string(h.valueType.kind?.rawValue ?? "unknown")
+            e.string(Self.typeName(h.valueType))
         }
         e.key("encoding")
-        e.string(h.encodingName)
+        e.string(Self.encodingName(h))
         e.key("expire_ms")
         if let x = h.expiresAt { e.int(x.milliseconds) } else { e.null() }
         e.key("value")
@@ -203,7 +206,8 @@ public final class RDBJSONExporter {
         default:
             // Skiplist zsets are stored highest score first: buffer them to print in rank order.
             let sorts = h.valueType == .zset || h.valueType == .zset2
-            let writer = JSONValueWriter(e: e, sink: sink, buffersSortedSet: sorts)
+            let writer = valueWriter
+            writer.reset(buffersSortedSet: sorts)
             if h.valueType != .string { e.beginArray() }
             try reader.visitValue(writer)
             if let error = writer.error { throw error }
@@ -213,6 +217,42 @@ public final class RDBJSONExporter {
             }
             if h.valueType != .string { e.endArray() }
             fieldTTLs = writer.fieldTTLs
+            writer.fieldTTLs = []
+            writer.sortedSet = []
+        }
+    }
+
+    /// `TYPE` names as static text (no `String` per key).
+    static func typeName(_ t: RDBValueType) -> StaticString {
+        switch t.kind {
+        case .string: "string"
+        case .list: "list"
+        case .set: "set"
+        case .zset: "zset"
+        case .hash: "hash"
+        case .stream: "stream"
+        case .module: "module"
+        case .array: "array"
+        case nil: "unknown"
+        }
+    }
+
+    /// ``RDBKeyHeader/encodingName`` as static text.
+    static func encodingName(_ h: RDBKeyHeader) -> StaticString {
+        switch h.valueType {
+        case .string: h.stringEncoding == .int ? "int" : "raw"
+        case .list: "linkedlist"
+        case .set, .hash, .hashMetadata, .hashMetadataPreGA, .valkeyHash2: "hashtable"
+        case .zset, .zset2: "skiplist"
+        case .hashZipmap: "zipmap"
+        case .listZiplist, .zsetZiplist, .hashZiplist: "ziplist"
+        case .setIntset: "intset"
+        case .listQuicklist, .listQuicklist2: "quicklist"
+        case .hashListpack, .zsetListpack, .setListpack: "listpack"
+        case .hashListpackEx, .hashListpackExPreGA: "listpackex"
+        case .module2, .modulePreGA: "module"
+        case .array: "array"
+        default: h.valueType.kind == .stream ? "stream" : "unknown"
         }
     }
 
@@ -358,7 +398,7 @@ public final class RDBJSONExporter {
 final class JSONValueWriter: RDBValueVisitor {
     let e: JSONEmitter
     let sink: any JSONByteSink
-    let buffersSortedSet: Bool
+    var buffersSortedSet: Bool
     var sortedSet: [SortedSetEntry] = []
     var fieldTTLs: [(RedisBytes, Int64)] = []
     var error: (any Error)?
@@ -367,6 +407,11 @@ final class JSONValueWriter: RDBValueVisitor {
         self.e = e
         self.sink = sink
         self.buffersSortedSet = buffersSortedSet
+    }
+
+    func reset(buffersSortedSet: Bool) {
+        self.buffersSortedSet = buffersSortedSet
+        error = nil
     }
 
     @inline(__always) private func flushIfNeeded() {

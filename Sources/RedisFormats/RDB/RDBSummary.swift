@@ -10,7 +10,20 @@ public struct RDBSummary: Sendable {
         /// The RESIZEDB hint: (keys, keys with expiry), if present.
         public var resizeHint: (dbSize: UInt64, expiresSize: UInt64)?
         /// Keys per `type/encoding` (e.g. `hash/listpack`, `ReJSON-RL/module` for modules by name).
-        public var encodings: [String: Int] = [:]
+        public var encodings: [String: Int] {
+            var out: [String: Int] = [:]
+            for (code, n) in encodingCounts {
+                let type = RDBValueType(rawValue: UInt16(code >> 2))
+                let header = RDBKeyHeader(
+                    db: db, key: .empty, valueType: type, stringEncoding: code & 3 == 1 ? .int : nil)
+                out["\(type.kind?.rawValue ?? "unknown")/\(header.encodingName)", default: 0] += n
+            }
+            for (name, n) in moduleCounts { out["\(name)/module", default: 0] += n }
+            return out
+        }
+        /// Counts by `valueType.rawValue << 2 | (int-encoded string ? 1 : 0)`.
+        var encodingCounts: [Int: Int] = [:]
+        var moduleCounts: [String: Int] = [:]
         /// Hashes with at least one field TTL.
         public var keysWithFieldTTLs = 0
         public var keysWithIdle = 0
@@ -83,10 +96,10 @@ public struct RDBSummary: Sendable {
                 }
                 if h.lruIdleSeconds != nil { s.databases[i].keysWithIdle += 1 }
                 if h.lfuFrequency != nil { s.databases[i].keysWithFreq += 1 }
-                var label = "\(h.valueType.kind?.rawValue ?? "unknown")/\(h.encodingName)"
+                var moduleName: String?
                 switch h.valueType {
                 case .module2:
-                    if case .module(let m) = try reader.readValue() { label = "\(m.type.name)/module" }
+                    if case .module(let m) = try reader.readValue() { moduleName = m.type.name }
                 case .hashMetadata, .hashListpackEx, .hashMetadataPreGA, .hashListpackExPreGA, .valkeyHash2:
                     var hasTTL = false
                     while let e = try reader.nextElement() {
@@ -99,7 +112,12 @@ public struct RDBSummary: Sendable {
                     case .skip: try reader.skipValue()
                     }
                 }
-                s.databases[i].encodings[label, default: 0] += 1
+                if let moduleName {
+                    s.databases[i].moduleCounts[moduleName, default: 0] += 1
+                } else {
+                    let code = Int(h.valueType.rawValue) << 2 | (h.stringEncoding == .int ? 1 : 0)
+                    s.databases[i].encodingCounts[code, default: 0] += 1
+                }
                 onKey?(reader.offset)
             case .end(let c):
                 s.checksum = c

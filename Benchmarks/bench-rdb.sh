@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The RDB benchmark of README: rdbkit beside redis-check-rdb and cat on the same file, in one run.
+#
+#   Benchmarks/bench-rdb.sh [FILE.rdb] [RUNS]
+#
+# FILE defaults to Benchmarks/data/mixed-1g.rdb, made by
+#   python3 ../shared/tools/make_bench_data.py rdb --scale 10 --seed 1 --name mixed-1g \
+#       --out-dir Benchmarks/data --port 7301
+# (needs Debian's redis-server 7.0 and redis-cli). Prints a Markdown table: median wall time over
+# RUNS runs (default 3) after one warm-up, MB/s, peak RSS (from /usr/bin/time -v), and the ratio
+# to redis-check-rdb. Every command reads the file from the page cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+file="${1:-Benchmarks/data/mixed-1g.rdb}"
+runs="${2:-3}"
+[ -f "$file" ] || { echo "missing $file (see the header of this script)" >&2; exit 1; }
+swift build -c release --product rdbkit >/dev/null
+bin="$(swift build -c release --show-bin-path)/rdbkit"
+check="$(command -v redis-check-rdb || true)"
+size=$(stat -c %s "$file")
+
+measure() {   # measure NAME CMD... → "name seconds rss_kib"
+  local name="$1"; shift
+  "$@" >/dev/null 2>&1 || true   # warm-up
+  local times=() rss=0
+  for _ in $(seq "$runs"); do
+    local out
+    out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    times+=("${out% *}")
+    local r="${out#* }"; [ "$r" -gt "$rss" ] && rss=$r
+  done
+  local median
+  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$name $median $rss"
+}
+
+results=()
+results+=("$(measure "cat" cat "$file")")
+[ -n "$check" ] && results+=("$(measure "redis-check-rdb" "$check" "$file")")
+results+=("$(measure "rdbkit-info" "$bin" info "$file")")
+results+=("$(measure "rdbkit-info-skip" "$bin" info --skip-values "$file")")
+results+=("$(measure "rdbkit-json" "$bin" json "$file")")
+
+ref=""
+for r in "${results[@]}"; do set -- $r; [ "$1" = "redis-check-rdb" ] && ref=$2; done
+echo "file: $file ($size bytes), $(nproc) cores, median of $runs runs"
+echo
+echo "| command | what it does | time | MB/s | peak RSS | vs redis-check-rdb |"
+echo "|---|---|---:|---:|---:|---:|"
+for r in "${results[@]}"; do
+  set -- $r
+  case "$1" in
+    cat) what="read the file (cat > /dev/null)";;
+    redis-check-rdb) what="full parse + CRC64 (redis-check-rdb 7.0)";;
+    rdbkit-info) what="full parse + CRC64, every value decoded (rdbkit info)";;
+    rdbkit-info-skip) what="records only, values skipped by length + CRC64 (rdbkit info --skip-values)";;
+    rdbkit-json) what="JSON Lines of every key to /dev/null (rdbkit json)";;
+  esac
+  mbs=$(awk -v s="$size" -v t="$2" 'BEGIN { printf "%.0f", s / 1e6 / t }')
+  rss=$(awk -v k="$3" 'BEGIN { printf "%.1f MiB", k / 1024 }')
+  ratio="—"
+  [ -n "$ref" ] && ratio=$(awk -v r="$ref" -v t="$2" 'BEGIN { printf "%.2fx faster", r / t }')
+  [ "$1" = "redis-check-rdb" ] && ratio="1.00x"
+  echo "| \`$1\` | $what | $2 s | $mbs | $rss | $ratio |"
+done
