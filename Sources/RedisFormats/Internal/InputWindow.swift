@@ -111,7 +111,7 @@ final class InputWindow {
 
     /// Reads from the source until `count` bytes are available; at end of input either throws or returns.
     private func fill(atLeast count: Int, orEOF: Bool) throws(ParseFailure) {
-        if !orEOF, let size = knownSize, offset + Int64(count) > size {
+        if !orEOF, let size = knownSize, Int64(count) > size - offset {
             let left = max(0, size - offset)
             throw .truncated("unexpected end of input: \(count) more bytes needed, \(left) left", at: offset)
         }
@@ -253,7 +253,7 @@ final class InputWindow {
             position += Int(count)
             return
         }
-        if let size = knownSize, offset + count > size {
+        if let size = knownSize, count > size - offset {
             throw .truncated("unexpected end of input: \(count) more bytes needed, \(max(0, size - offset)) left", at: offset)
         }
         var left = count

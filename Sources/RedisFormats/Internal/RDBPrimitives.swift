@@ -93,7 +93,7 @@ extension InputWindow {
             guard clen > 0, clen <= UInt64(maximumLength) else {
                 throw .corrupt("LZF string with an invalid compressed length \(clen)", at: start)
             }
-            guard ulen > 0, ulen <= clen * UInt64(LZF.maximumExpansion) else {
+            guard ulen > 0, (ulen - 1) / UInt64(LZF.maximumExpansion) < clen else {
                 throw .corrupt("LZF string cannot expand \(clen) bytes to \(ulen)", at: start)
             }
             return .lzf(compressed: Int(clen), uncompressed: Int(ulen))

@@ -157,7 +157,7 @@ extension RDBReader {
             let id = try rawStreamID()
             let time = Int64(bitPattern: try window.readUInt64LE())
             let count = try window.readLength()
-            if keep || deep {
+            if mode != .skip {
                 if pelIndex[id] != nil { throw .corrupt("duplicate ID \(id) in a consumer group's PEL", at: idAt) }
                 pelIndex[id] = pel.count
                 pel.append(StreamPendingEntry(id: id, deliveryTime: RedisTimestamp(milliseconds: time), deliveryCount: count))
@@ -178,7 +178,7 @@ extension RDBReader {
             while k < n {
                 let idAt = window.offset
                 let id = try rawStreamID()
-                if keep || deep {
+                if mode != .skip {
                     guard let at = pelIndex[id] else {
                         throw .corrupt("consumer PEL entry \(id) is not in the group's PEL", at: idAt)
                     }

@@ -269,8 +269,8 @@ extension RDBReader {
                 var it = try unsafe ListpackIterator(blob, deep: deep)
                 while let f = try it.next() {
                     guard let v = try it.next() else { throw BlobFailure(message: "hash listpack-ex ends after a field", position: 4) }
-                    let ttlAt = it.entryStart
                     guard let t = try it.next() else { throw BlobFailure(message: "hash listpack-ex ends before a TTL", position: 4) }
+                    let ttlAt = it.entryStart
                     guard case .int(let ttl) = t, ttl >= 0, ttl <= Self.maximumFieldExpire else {
                         throw BlobFailure(message: "hash listpack-ex TTL is not an integer in 0...2^48-1", position: ttlAt)
                     }

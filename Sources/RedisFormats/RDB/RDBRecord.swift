@@ -102,6 +102,12 @@ public struct RDBModuleAux: Sendable, Hashable {
     /// The opcode stream through its EOF opcode.
     public var raw: [UInt8]
     public var offset: Int64
+    public init(type: RedisModuleType, when: UInt64, raw: [UInt8], offset: Int64 = 0) {
+        self.type = type
+        self.when = when
+        self.raw = raw
+        self.offset = offset
+    }
 }
 
 /// A function library (opcode 0xF5 FUNCTION2, or 0xF6 from Redis 7.0 release candidates).
@@ -113,6 +119,13 @@ public struct RDBFunctionLibrary: Sendable, Hashable {
     /// The pre-GA record's description, which the GA format does not keep.
     public var preGADescription: RedisBytes?
     public var offset: Int64
+
+    public init(code: RedisBytes, isPreGA: Bool = false, preGADescription: RedisBytes? = nil, offset: Int64 = 0) {
+        self.code = code
+        self.isPreGA = isPreGA
+        self.preGADescription = preGADescription
+        self.offset = offset
+    }
 
     /// The library name from the `#!<engine> name=<lib>` shebang, if present.
     public var libraryName: String? { shebangField("name") }
@@ -141,12 +154,21 @@ public struct RDBSlotInfo: Sendable, Hashable {
     public var slot: UInt64
     public var size: UInt64
     public var expiresSize: UInt64
+    public init(slot: UInt64, size: UInt64, expiresSize: UInt64) {
+        self.slot = slot
+        self.size = size
+        self.expiresSize = expiresSize
+    }
 }
 
 /// An unfinished slot import job (Valkey 9 opcode 0xF3).
 public struct RDBSlotImport: Sendable, Hashable {
     public var jobName: RedisBytes
     public var ranges: [ClosedRange<UInt64>]
+    public init(jobName: RedisBytes, ranges: [ClosedRange<UInt64>]) {
+        self.jobName = jobName
+        self.ranges = ranges
+    }
 }
 
 /// The outcome of the CRC64 check at the end of the file.
@@ -224,4 +246,13 @@ public struct StreamIdempotency: Sendable, Hashable {
     public var producers: [Producer]
     public var iidsAdded: UInt64
     public var iidsDuplicates: UInt64
+    public init(
+        durationSeconds: UInt64, maxEntries: UInt64, producers: [Producer], iidsAdded: UInt64, iidsDuplicates: UInt64
+    ) {
+        self.durationSeconds = durationSeconds
+        self.maxEntries = maxEntries
+        self.producers = producers
+        self.iidsAdded = iidsAdded
+        self.iidsDuplicates = iidsDuplicates
+    }
 }
