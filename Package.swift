@@ -23,7 +23,7 @@ let package = Package(
         .target(
             name: "RedisFormats",
             dependencies: ["CLZF", "CZlib"],
-            swiftSettings: strictSettings + [.strictMemorySafety()]
+            swiftSettings: strictSettings
         ),
         .target(name: "RedisFormatsJSON", dependencies: ["RedisFormats"], swiftSettings: strictSettings),
         .target(

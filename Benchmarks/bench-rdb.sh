@@ -17,7 +17,9 @@ runs="${2:-3}"
 swift build -c release --product rdbkit >/dev/null
 bin="$(swift build -c release --show-bin-path)/rdbkit"
 check="$(command -v redis-check-rdb || true)"
-size=$(stat -c %s "$file")
+size=$(stat -L -c %s "$file")
+times_file="$(mktemp)"
+trap 'rm -f "$times_file"' EXIT
 
 measure() {   # measure NAME CMD... → "name seconds rss_kib"
   local name="$1"; shift
@@ -25,7 +27,8 @@ measure() {   # measure NAME CMD... → "name seconds rss_kib"
   local times=() rss=0
   for _ in $(seq "$runs"); do
     local out
-    out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -o "$times_file" -f '%e %M' "$@" >/dev/null 2>/dev/null || true
+    out=$(tail -1 "$times_file")
     times+=("${out% *}")
     local r="${out#* }"; [ "$r" -gt "$rss" ] && rss=$r
   done

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The `rdbkit` command tree. A library so tests can drive it (`RDBKit.parseAsRoot([...])`).
-public struct RDBKit: AsyncParsableCommand {
+public struct RDBKit: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rdbkit",
         abstract: "Inspect, validate and convert Redis and Valkey persistence files (RDB).",
@@ -39,5 +39,5 @@ public enum RDBKitVersion {
 
 /// Entry point for the `rdbkit` executable.
 public enum RDBKitEntry {
-    public static func main() async { await RDBKit.main() }
+    public static func main() { RDBKit.main() }
 }

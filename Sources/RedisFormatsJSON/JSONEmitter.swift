@@ -198,6 +198,17 @@ public final class JSONEmitter {
         decimal(v)
     }
 
+    /// An integer as a JSON string (`"42"`): how an integer-encoded Redis string is printed.
+    public func quotedInteger(_ v: Int64) {
+        beforeValue()
+        reserve(24)
+        buffer[count] = UInt8(ascii: "\"")
+        count += 1
+        decimal(v)
+        buffer[count] = UInt8(ascii: "\"")
+        count += 1
+    }
+
     /// A JSON string from Swift text.
     public func string(_ s: String) {
         beforeValue()
@@ -313,13 +324,16 @@ public final class JSONEmitter {
 
     /// Whether 8 bytes are all printable ASCII other than `"` and `\` (SWAR: no byte ≥ 0x80, < 0x20,
     /// 0x7F, 0x22 or 0x5C; the zero-byte tests may report false positives, which only slow things).
-    @inline(__always) private static func isPlainASCII(_ w: UInt64) -> Bool {
+    @inline(__always) private static func isPlainASCII(_ w: UInt64) -> Bool { specialBytes(w) == 0 }
+
+    /// A mask with bit 7 set in each byte that is ≥ 0x80, < 0x20, 0x7F, 0x22 or 0x5C. Bits above a true
+    /// hit may be false positives, but the lowest set bit always marks the first special byte.
+    @inline(__always) private static func specialBytes(_ w: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         @inline(__always) func hasZero(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
-        let bad = (w & highs) | ((w &- 0x2020_2020_2020_2020) & ~w & highs) | hasZero(w ^ 0x7F7F_7F7F_7F7F_7F7F)
+        return (w & highs) | ((w &- 0x2020_2020_2020_2020) & ~w & highs) | hasZero(w ^ 0x7F7F_7F7F_7F7F_7F7F)
             | hasZero(w ^ 0x2222_2222_2222_2222) | hasZero(w ^ 0x5C5C_5C5C_5C5C_5C5C)
-        return bad == 0
     }
 
     /// Writes bytes as a JSON string when printable UTF-8 (escaping `"` and `\`), else as base64.
@@ -330,21 +344,57 @@ public final class JSONEmitter {
         }
         // Fast path: printable ASCII, 8 bytes at a time, escaping quotes and backslashes inline.
         let n = p.count
-        reserve(2 * n + 2)
+        reserve(2 * n + 10)
         let start = count
         buffer[start] = UInt8(ascii: "\"")
-        var o = start + 1
+        var o = start &+ 1
         var i = 0
         let raw = UnsafeMutableRawPointer(buffer)
-        while i < n {
-            if n - i >= 8 {
+        if n < 8 {
+            // Short: gather into one word padded with spaces, test once, store 8 bytes (the tail is scratch).
+            var w: UInt64 = 0x2020_2020_2020_2020
+            withUnsafeMutableBytes(of: &w) { wb in
+                for k in 0..<n { wb[k] = p[k] }
+            }
+            if Self.isPlainASCII(w) {
+                raw.storeBytes(of: w, toByteOffset: o, as: UInt64.self)
+                o &+= n
+                buffer[o] = UInt8(ascii: "\"")
+                count = o &+ 1
+                return
+            }
+        } else {
+            while n &- i >= 8 {
                 let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                if Self.isPlainASCII(w) {
-                    raw.storeBytes(of: w, toByteOffset: o, as: UInt64.self)
-                    o += 8
-                    i += 8
+                guard Self.isPlainASCII(w) else { break }
+                raw.storeBytes(of: w, toByteOffset: o, as: UInt64.self)
+                o &+= 8
+                i &+= 8
+            }
+            if i == n || (n &- i < 8 && Self.isPlainASCII(p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))) {
+                // The last (overlapping) word is plain too: no escapes were needed anywhere.
+                let w = p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+                raw.storeBytes(of: w, toByteOffset: start &+ 1 &+ n &- 8, as: UInt64.self)
+                o = start &+ 1 &+ n
+                buffer[o] = UInt8(ascii: "\"")
+                count = o &+ 1
+                return
+            }
+        }
+        while i < n {
+            if n &- i >= 8 {
+                let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                raw.storeBytes(of: w, toByteOffset: o, as: UInt64.self)
+                let special = Self.specialBytes(w)
+                if special == 0 {
+                    o &+= 8
+                    i &+= 8
                     continue
                 }
+                // Keep the plain bytes before the first special one.
+                let k = special.trailingZeroBitCount >> 3
+                o &+= k
+                i &+= k
             }
             let c = p[i]
             guard c >= 0x20 && c < 0x7F else {
@@ -355,14 +405,14 @@ public final class JSONEmitter {
             }
             if c == 0x22 || c == 0x5C {
                 buffer[o] = 0x5C
-                o += 1
+                o &+= 1
             }
             buffer[o] = c
-            o += 1
-            i += 1
+            o &+= 1
+            i &+= 1
         }
         buffer[o] = UInt8(ascii: "\"")
-        count = o + 1
+        count = o &+ 1
     }
 
     /// Quotes text, escaping `"`, `\` and control characters.

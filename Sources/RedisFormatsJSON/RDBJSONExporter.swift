@@ -428,6 +428,15 @@ final class JSONValueWriter: RDBValueVisitor {
         flushIfNeeded()
     }
 
+    func visitMember(integer: Int64) {
+        if e.policy == .base64 {
+            e.bytes(RedisInteger.text(integer))
+        } else {
+            e.quotedInteger(integer)
+        }
+        flushIfNeeded()
+    }
+
     func visitSortedSetEntry(member: RawSpan, score: Double) {
         if buffersSortedSet {
             sortedSet.append(SortedSetEntry(member: RedisBytes(member.withUnsafeBytes { Array($0) }), score: score))

@@ -2,5 +2,5 @@ import RDBKitCommands
 
 @main
 enum RDBKitMain {
-    static func main() async { await RDBKitEntry.main() }
+    static func main() { RDBKitEntry.main() }
 }

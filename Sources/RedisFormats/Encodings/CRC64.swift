@@ -53,10 +53,10 @@ public struct CRC64: Sendable, Hashable {
 
     static func update(_ crcIn: UInt64, _ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var crc = crcIn
-        guard var p = unsafe bytes.baseAddress else { return crc }
+        guard var p = bytes.baseAddress else { return crc }
         var n = bytes.count
         unsafe table.withUnsafeBufferPointer { tp in
-            let t = unsafe tp.baseAddress!
+            let t = tp.baseAddress!
             while n >= 16 {
                 let w0 = unsafe UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) ^ crc
                 let w1 = unsafe UInt64(littleEndian: (p + 8).loadUnaligned(as: UInt64.self))

@@ -5,7 +5,7 @@ enum PackedValue {
 
     /// The element as Redis materialises it: integers become their decimal text.
     @inline(__always) var redisBytes: RedisBytes {
-        switch unsafe self {
+        switch self {
         case .int(let v): RedisBytes(RedisInteger.text(v))
         case .bytes(let p): unsafe RawBytes.copy(p)
         }
@@ -13,7 +13,7 @@ enum PackedValue {
 
     /// The element as an integer, when it is stored as one or is text that `string2ll` accepts.
     var integerValue: Int64? {
-        switch unsafe self {
+        switch self {
         case .int(let v): v
         case .bytes(let p): unsafe RedisInteger.parse(p)
         }
@@ -21,7 +21,7 @@ enum PackedValue {
 
     /// The element as a zset score: an integer, or text parsed with `strtod` semantics.
     var doubleValue: Double? {
-        switch unsafe self {
+        switch self {
         case .int(let v): Double(v)
         case .bytes(let p): unsafe RawBytes.parseDouble(p)
         }

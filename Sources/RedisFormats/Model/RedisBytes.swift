@@ -116,20 +116,22 @@ public enum RedisInteger {
     /// Writes the decimal text of `v` (at most 20 bytes) and returns its length.
     static func writeText(_ v: Int64, into buf: UnsafeMutableRawBufferPointer) -> Int {
         var magnitude = v.magnitude
-        var digits = 1
-        var t = magnitude / 10
-        while t > 0 {
-            digits += 1
-            t /= 10
+        // Digits right to left into a 20-byte scratch, then moved to the front.
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return unsafe withUnsafeMutableBytes(of: &scratch) { tmp in
+            var i = 24
+            repeat {
+                i -= 1
+                unsafe tmp[i] = UInt8(truncatingIfNeeded: 48 &+ magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if v < 0 {
+                i -= 1
+                unsafe tmp[i] = UInt8(ascii: "-")
+            }
+            let n = 24 - i
+            unsafe buf.baseAddress!.copyMemory(from: tmp.baseAddress! + i, byteCount: n)
+            return n
         }
-        let sign = v < 0 ? 1 : 0
-        var i = sign + digits - 1
-        repeat {
-            unsafe buf[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            i -= 1
-        } while magnitude > 0
-        if sign == 1 { unsafe buf[0] = UInt8(ascii: "-") }
-        return sign + digits
     }
 }

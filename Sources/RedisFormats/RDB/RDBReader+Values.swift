@@ -226,11 +226,11 @@ extension RDBReader {
         try window.withString(maximumLength: maxLen, scratch: scratch) { (blob) throws(BlobFailure) in
             switch type {
             case .hashZipmap:
-                try unsafe Zipmap.forEach(blob, deep: deep) { (f: UnsafeRawBufferPointer, v: UnsafeRawBufferPointer) in
+                _ = try unsafe Zipmap.forEach(blob, deep: deep) { (f: UnsafeRawBufferPointer, v: UnsafeRawBufferPointer) in
                     if keep { unsafe sink.field(.bytes(f), .bytes(v), nil) }
                 }.get()
             case .setIntset:
-                try unsafe Intset.forEach(blob, deep: deep) { (v: Int64) in
+                _ = try unsafe Intset.forEach(blob, deep: deep) { (v: Int64) in
                     if keep { sink.member(.int(v)) }
                 }.get()
             case .listZiplist:

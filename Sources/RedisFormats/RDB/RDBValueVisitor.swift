@@ -23,12 +23,25 @@ public protocol RDBValueVisitor: AnyObject {
     func visitString(_ bytes: RawSpan)
     /// A list element or a set member.
     func visitMember(_ bytes: RawSpan)
+    /// A list element or set member stored as an integer (intsets, listpack and ziplist integers).
+    /// By default its decimal text goes to ``visitMember(_:)``.
+    func visitMember(integer: Int64)
     /// A sorted set member and its score.
     func visitSortedSetEntry(member: RawSpan, score: Double)
     /// A hash field, its value and its TTL.
     func visitHashField(_ field: RawSpan, value: RawSpan, expiresAt: RedisTimestamp?)
     /// Stream entries, metadata and groups, module values, array elements.
     func visitElement(_ element: RDBElement)
+}
+
+extension RDBValueVisitor {
+    public func visitMember(integer: Int64) {
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        unsafe withUnsafeMutableBytes(of: &text) { buf in
+            let n = unsafe RedisInteger.writeText(integer, into: buf)
+            unsafe visitMember(UnsafeRawBufferPointer(rebasing: buf[0..<n]).bytes)
+        }
+    }
 }
 
 /// Where the value state machine puts elements.
@@ -86,7 +99,7 @@ struct VisitorSink: ElementSink {
 
     @inline(__always)
     private static func withSpan<R>(_ v: PackedValue, _ body: (RawSpan) -> R) -> R {
-        switch unsafe v {
+        switch v {
         case .bytes(let p): return unsafe body(p.bytes)
         case .int(let i):
             return unsafe withUnsafeTemporaryAllocation(byteCount: 24, alignment: 1) { buf in
@@ -97,7 +110,13 @@ struct VisitorSink: ElementSink {
     }
 
     mutating func string(_ v: PackedValue) { Self.withSpan(v) { visitor.visitString($0) } }
-    mutating func member(_ v: PackedValue) { Self.withSpan(v) { visitor.visitMember($0) } }
+    mutating func member(_ v: PackedValue) {
+        if case .int(let i) = v {
+            visitor.visitMember(integer: i)
+        } else {
+            Self.withSpan(v) { visitor.visitMember($0) }
+        }
+    }
     mutating func scored(_ member: PackedValue, _ score: Double) {
         Self.withSpan(member) { visitor.visitSortedSetEntry(member: $0, score: score) }
     }
