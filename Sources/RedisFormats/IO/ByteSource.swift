@@ -54,6 +54,18 @@ public final class FileSource: ByteSource {
     public let name: String
     public let knownSize: Int64?
 
+    /// Opens `path` for reading from `offset` on (a regular file).
+    public convenience init(path: String, offset: Int64) throws(RDBError) {
+        try self.init(path: path)
+        guard offset == 0 || lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
+            throw RDBError(.io, "cannot seek to \(offset): \(FileSource.errnoText())", file: path)
+        }
+        startOffset = offset
+    }
+
+    /// Where reading started (the offset of the first byte returned).
+    public private(set) var startOffset: Int64 = 0
+
     /// Opens `path` for reading; `-` is standard input.
     /// - Throws: ``RDBError`` with code `.io` when the file cannot be opened.
     public init(path: String) throws(RDBError) {
@@ -136,6 +148,46 @@ public enum ByteSources {
     public static func open(path: String) throws(RDBError) -> any ByteSource {
         if path != "-" && isGzip(path: path) { return try GzipSource(path: path) }
         return try FileSource(path: path)
+    }
+
+    /// Reads a whole (small) file; fails beyond `limit` bytes.
+    public static func readAll(path: String, limit: Int) throws(RDBError) -> [UInt8] {
+        let source = try open(path: path)
+        return try readAll(source, limit: limit)
+    }
+
+    /// Reads a source to its end; fails beyond `limit` bytes.
+    public static func readAll(_ source: any ByteSource, limit: Int) throws(RDBError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let r: Result<Int, RDBError> = unsafe buf.withUnsafeMutableBytes { p in
+                do throws(RDBError) { return .success(try unsafe source.read(into: p)) } catch { return .failure(error) }
+            }
+            let n = try r.get()
+            if n == 0 { return bytes }
+            bytes += buf[0..<n]
+            if bytes.count > limit {
+                throw RDBError(.limitExceeded, "larger than \(limit) bytes", file: source.name)
+            }
+        }
+    }
+
+    /// The first bytes of a file (fewer if it is shorter); empty if it cannot be read.
+    public static func head(path: String, count: Int) -> [UInt8] {
+        guard let source = try? FileSource(path: path) else { return [] }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: count)
+        while out.count < count {
+            let r: Result<Int, RDBError> = unsafe buf.withUnsafeMutableBytes { p in
+                do throws(RDBError) {
+                    return .success(try unsafe source.read(into: UnsafeMutableRawBufferPointer(rebasing: p[0..<(count - out.count)])))
+                } catch { return .failure(error) }
+            }
+            guard case .success(let n) = r, n > 0 else { break }
+            out += buf[0..<n]
+        }
+        return out
     }
 
     static func isGzip(path: String) -> Bool {

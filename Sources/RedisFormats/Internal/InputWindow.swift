@@ -39,6 +39,8 @@ final class InputWindow {
 
     init(source: any ByteSource, chunkSize: Int = 1 << 20) {
         self.source = source
+        let start = (source as? FileSource)?.startOffset ?? 0
+        base = start
         self.knownSize = source.knownSize
         self.chunkSize = max(64, chunkSize)
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: self.chunkSize, alignment: 16)
@@ -265,6 +267,87 @@ final class InputWindow {
         }
     }
 
+    /// Reads until `count` bytes are buffered or the input ends; never throws `.truncated`.
+    func prefetch(_ count: Int) throws(ParseFailure) {
+        if limit - position >= count { return }
+        try fill(atLeast: count, orEOF: true)
+    }
+
+    /// `fgets` semantics: the bytes through the first `\n`, or `limit - 1` bytes, or up to the end of
+    /// the input (empty at the end).
+    func readLine(limit lineLimit: Int) throws(ParseFailure) -> [UInt8] {
+        try prefetch(lineLimit - 1)
+        let end = min(limit, position + lineLimit - 1)
+        var i = position
+        while i < end {
+            if unsafe storage[i] == 0x0A {
+                i += 1
+                break
+            }
+            i += 1
+        }
+        let line = unsafe Array(UnsafeRawBufferPointer(rebasing: storage[position..<i]))
+        position = i
+        return line
+    }
+
+    /// Mirrors `redis-check-aof`'s `readLong`: `fgets(buf, 128)`, the prefix byte, `strtol`, then `\r\n`
+    /// right after the number.
+    func readRESPNumberLine(prefix: UInt8) throws(ParseFailure) -> RESPNumberLine {
+        try prefetch(127)
+        let end = min(limit, position + 127)
+        guard position < end else { return .endOfInput }
+        var i = position
+        while i < end {
+            if unsafe storage[i] == 0x0A {
+                i += 1
+                break
+            }
+            i += 1
+        }
+        let start = position
+        position = i
+        @inline(__always) func at(_ k: Int) -> UInt8 { k < i ? unsafe storage[k] : 0 }
+        let first = at(start)
+        guard first == prefix else { return .badPrefix(first) }
+        // strtol: leading white space, a sign, decimal digits; clamps on overflow.
+        var k = start + 1
+        while k < i, [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D].contains(at(k)) { k += 1 }
+        var negative = false
+        let signAt = k
+        if at(k) == UInt8(ascii: "-") || at(k) == UInt8(ascii: "+") {
+            negative = at(k) == UInt8(ascii: "-")
+            k += 1
+        }
+        var value: Int64 = 0
+        var digits = 0
+        var overflow = false
+        while k < i, at(k) >= 0x30, at(k) <= 0x39 {
+            let d = Int64(at(k) - 0x30)
+            if !overflow {
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(d)
+                if o1 || o2 { overflow = true } else { value = a }
+            }
+            digits += 1
+            k += 1
+        }
+        var endOfNumber = k
+        if digits == 0 {
+            endOfNumber = start + 1  // no conversion: strtol's end pointer is its input
+            value = 0
+        } else if overflow {
+            value = negative ? Int64.min : Int64.max
+        } else if negative {
+            value = -value
+        }
+        _ = signAt
+        let c0 = at(endOfNumber)
+        let c1 = at(endOfNumber + 1)
+        guard c0 == 0x0D && c1 == 0x0A else { return .badNewline(c0, c1) }
+        return .value(value)
+    }
+
     /// Moves the read position back to an absolute offset still held in the buffer (used by readers that
     /// look ahead, such as the AOF reader detecting a preamble).
     func rewind(toAbsoluteOffset target: Int64) {
@@ -272,4 +355,12 @@ final class InputWindow {
         precondition(index >= 0 && index <= limit && (!checksumming || index >= crcIndex))
         position = index
     }
+}
+
+/// The outcome of reading a `*<n>` or `$<n>` line.
+enum RESPNumberLine {
+    case value(Int64)
+    case endOfInput
+    case badPrefix(UInt8)
+    case badNewline(UInt8, UInt8)
 }

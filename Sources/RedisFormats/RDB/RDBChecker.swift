@@ -1,0 +1,166 @@
+/// Validates an RDB as deeply as `redis-check-rdb` with `sanitize-dump-payload yes`: every record and
+/// value is decoded; compact encodings are checked for sizes, counts, back-lengths, prevlen chains,
+/// terminators, intset order; sets, hashes and zsets for duplicates; zsets for NaN scores; streams for
+/// PEL/consumer consistency; empty collections are errors (the server skips them, its check tool fails).
+public struct RDBCheckReport: Sendable {
+    /// A problem found.
+    public struct Problem: Sendable {
+        public var error: RDBError
+        /// Found after the value was fully read, so checking went on (`--all`).
+        public var recoverable: Bool
+    }
+
+    public var file: String
+    public var header: RDBHeader?
+    public var problems: [Problem] = []
+    /// Notes that do not make the file invalid for the server that wrote it.
+    public var warnings: [String] = []
+    public var keys = 0
+    public var expires = 0
+    public var alreadyExpired = 0
+    /// Hashes with field TTLs (`redis-check-rdb`'s "subexpires" count of keys).
+    public var keysWithFieldTTLs = 0
+    public var auxFields = 0
+    public var functions = 0
+    public var moduleAux = 0
+    public var databases: Set<UInt64> = []
+    public var checksum: RDBChecksum?
+    /// Offset just after the RDB (after its checksum).
+    public var endOffset: Int64 = 0
+
+    public var isValid: Bool { problems.isEmpty }
+    /// The first problem.
+    public var firstError: RDBError? { problems.first?.error }
+}
+
+public enum RDBChecker {
+    /// Reads `reader` to its end (or its first unrecoverable problem).
+    /// - Parameters:
+    ///   - continueAfterErrors: list every recoverable problem instead of stopping at the first.
+    ///   - now: Unix ms deciding "already expired".
+    public static func check(_ reader: RDBReader, continueAfterErrors: Bool = false, now: Int64) -> RDBCheckReport {
+        var report = RDBCheckReport(file: reader.sourceName, header: reader.header)
+        let visitor = DeepCheckVisitor()
+        do {
+            while let record = try reader.next() {
+                switch record {
+                case .aux: report.auxFields += 1
+                case .function: report.functions += 1
+                case .moduleAux: report.moduleAux += 1
+                case .selectDB(let db): report.databases.insert(db)
+                case .key(let h):
+                    report.keys += 1
+                    report.databases.insert(h.db)
+                    if let x = h.expiresAt {
+                        report.expires += 1
+                        if x.milliseconds < now { report.alreadyExpired += 1 }
+                    }
+                    visitor.reset(type: h.valueType)
+                    try reader.visitValue(visitor)
+                    if visitor.sawFieldTTL { report.keysWithFieldTTLs += 1 }
+                    if let problem = visitor.finish() {
+                        let e = RDBError(
+                            .corrupt, problem, offset: h.valueOffset, phase: .readObjectValue, db: h.db, key: h.key,
+                            valueType: h.valueType, file: reader.sourceName)
+                        report.problems.append(.init(error: e, recoverable: true))
+                        if !continueAfterErrors { return finish(report, reader) }
+                    }
+                    if let w = visitor.warning {
+                        report.warnings.append("key \(h.key.escapedDescription) in db \(h.db): \(w)")
+                    }
+                case .end(let c):
+                    report.checksum = c
+                default:
+                    break
+                }
+            }
+        } catch {
+            report.problems.append(.init(error: error, recoverable: false))
+        }
+        return finish(report, reader)
+    }
+
+    private static func finish(_ r: RDBCheckReport, _ reader: RDBReader) -> RDBCheckReport {
+        var report = r
+        report.endOffset = reader.offset
+        return report
+    }
+}
+
+/// Collects what the deep checks need about one value: 64-bit hashes of members (a collision could
+/// report a false duplicate with probability ~n²/2⁶⁴), NaN scores, emptiness, stream counts.
+final class DeepCheckVisitor: RDBValueVisitor {
+    private var type = RDBValueType.string
+    private var seen = Set<Int>()
+    private var elements = 0
+    private var duplicate = false
+    private var nanScore = false
+    private(set) var sawFieldTTL = false
+    private var streamEntries: UInt64 = 0
+    private var streamLength: UInt64?
+    private(set) var warning: String?
+
+    func reset(type: RDBValueType) {
+        self.type = type
+        seen.removeAll(keepingCapacity: true)
+        elements = 0
+        duplicate = false
+        nanScore = false
+        sawFieldTTL = false
+        streamEntries = 0
+        streamLength = nil
+        warning = nil
+    }
+
+    @inline(__always) private func remember(_ bytes: RawSpan) {
+        var h = Hasher()
+        bytes.withUnsafeBytes { h.combine(bytes: $0) }
+        if !seen.insert(h.finalize()).inserted { duplicate = true }
+    }
+
+    func visitString(_ bytes: RawSpan) { elements += 1 }
+
+    func visitMember(_ bytes: RawSpan) {
+        elements += 1
+        if type.kind == .set { remember(bytes) }
+    }
+
+    func visitSortedSetEntry(member: RawSpan, score: Double) {
+        elements += 1
+        remember(member)
+        if score.isNaN { nanScore = true }
+    }
+
+    func visitHashField(_ field: RawSpan, value: RawSpan, expiresAt: RedisTimestamp?) {
+        elements += 1
+        remember(field)
+        if expiresAt != nil { sawFieldTTL = true }
+    }
+
+    func visitElement(_ element: RDBElement) {
+        switch element {
+        case .streamEntry: streamEntries += 1
+        case .streamMetadata(let m): streamLength = m.length
+        case .module, .arrayElement: elements += 1
+        default: break
+        }
+    }
+
+    /// The problem found, in `redis-check-rdb`'s words, if any.
+    func finish() -> String? {
+        if let length = streamLength, length != streamEntries {
+            warning = "stream length \(length) differs from its \(streamEntries) live entries (Redis loads it, Valkey refuses it)"
+        }
+        switch type.kind {
+        case .set where duplicate: return "Duplicate set members detected"
+        case .hash where duplicate: return "Duplicate hash fields detected"
+        case .zset where duplicate: return "Duplicate zset fields detected"
+        case .zset where nanScore: return "Zset with NAN score detected"
+        case .list, .set, .zset, .hash:
+            if elements == 0 { return "Empty keys (a \(type.name) value with no elements): the server skips them" }
+        default:
+            break
+        }
+        return nil
+    }
+}
