@@ -187,7 +187,7 @@ public enum AOFRepair {
                 plan.refusal = "\(bad.file.name) is damaged at offset \(a.okUpTo) but is not the last file; --fix only truncates the last file (use --salvage)"
                 return plan
             }
-            let lost = a.commandsInOpenMulti + countCommands(in: bad.file, from: a.okUpTo)
+            let lost = countCommands(in: bad.file, from: a.okUpTo)
             plan.changes.append(.truncate(
                 file: bad.file, length: a.okUpTo, commandsLost: lost,
                 reason: a.error ?? "the input ends inside the record at offset \(a.okUpTo)"))
