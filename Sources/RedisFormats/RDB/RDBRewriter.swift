@@ -1,0 +1,255 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Rewrites one or more RDB files into one, for a target: filters, renames, database maps, merges.
+/// A value whose encoding the target also has is copied byte for byte (no decoding); others are
+/// decoded and encoded for the target.
+public enum RDBRewriter {
+    public enum ExpiredKeys: String, Sendable, Hashable { case drop, keep }
+    public enum ConflictPolicy: String, Sendable, Hashable { case error, first, last }
+
+    public struct Options: Sendable {
+        public var target: RDBTarget
+        public var filter = RDBKeyFilter()
+        /// Keep values whose serialized size (bytes in the file) is within these bounds.
+        public var minimumSize: Int?
+        public var maximumSize: Int?
+        public var expired = ExpiredKeys.drop
+        /// The time that decides expiry (Unix ms).
+        public var now: Int64
+        /// Drop every key's TTL.
+        public var removesTTLs = false
+        public var databaseMap: [UInt64: UInt64] = [:]
+        public var renamePrefix: (from: [UInt8], to: [UInt8])?
+        public var onConflict = ConflictPolicy.error
+        /// Skip keys the target cannot hold (each is reported) instead of failing.
+        public var dropsUnsupported = false
+        /// Write hashes with field TTLs as plain hashes on targets without field TTLs.
+        public var dropsFieldTTLs = false
+        /// Leave out module aux records and module values (a target server without the modules refuses
+        /// to load them).
+        public var dropsModules = false
+        /// Reader options for the inputs.
+        public var reader = RDBReader.Options()
+
+        public init(target: RDBTarget, now: Int64) {
+            self.target = target
+            self.now = now
+        }
+    }
+
+    public struct Summary: Sendable {
+        public var keysWritten = 0
+        /// Values copied byte for byte.
+        public var keysCopied = 0
+        /// Values decoded and encoded for the target.
+        public var keysReencoded = 0
+        public var keysFiltered = 0
+        public var expiredDropped = 0
+        public var conflictsSkipped = 0
+        /// Keys left out because the target cannot hold them: (db, key, why).
+        public var unsupportedDropped: [(db: UInt64, key: RedisBytes, reason: String)] = []
+        public var fieldTTLsDropped = 0
+        public var streamFieldsDropped: Set<String> = []
+        public var functions = 0
+        public var modulesDropped = 0
+        public var bytesWritten: Int64 = 0
+    }
+
+    /// A key identity for conflict detection: db plus two independent 64-bit hashes of the key.
+    struct KeyID: Hashable {
+        var db: UInt64
+        var h1: Int
+        var h2: Int
+        init(db: UInt64, key: [UInt8]) {
+            self.db = db
+            var a = Hasher()
+            a.combine(0x5A)
+            key.withUnsafeBytes { a.combine(bytes: $0) }
+            var b = Hasher()
+            b.combine(0xA5)
+            key.withUnsafeBytes { b.combine(bytes: $0) }
+            b.combine(key.count)
+            h1 = a.finalize()
+            h2 = b.finalize()
+        }
+    }
+
+    /// Rewrites `inputs` into `output`.
+    /// - Throws: ``RDBError``; nothing is left at `output` then (the temporary file is removed).
+    @discardableResult
+    public static func rewrite(inputs: [String], output: String, options: Options) throws(RDBError) -> Summary {
+        var summary = Summary()
+        // Conflicts between inputs are decided before writing anything.
+        var winners: [KeyID: Int]?
+        if inputs.count > 1 {
+            var owner: [KeyID: Int] = [:]
+            for (index, path) in inputs.enumerated() {
+                let reader = try RDBReader(path: path, options: options.reader)
+                while let record = try reader.next() {
+                    guard case .key(let h) = record else { continue }
+                    guard let (db, key) = selected(h, options: options, decidedByHeader: true) else {
+                        try reader.skipValue()
+                        continue
+                    }
+                    try reader.skipValue()
+                    let id = KeyID(db: db, key: key)
+                    if let previous = owner[id], previous != index {
+                        if options.onConflict == .error {
+                            throw RDBError(
+                                .corrupt,
+                                "key \(RedisBytes(key).escapedDescription) of db \(db) is in \(inputs[previous]) and in \(path) (use --on-conflict first|last)",
+                                file: path)
+                        }
+                        if options.onConflict == .last { owner[id] = index }
+                    } else if owner[id] == nil {
+                        owner[id] = index
+                    }
+                }
+            }
+            winners = owner
+        }
+
+        let out = try SafeOutputFile(path: output, protectedPaths: inputs)
+        let writer = try RDBWriter(output: out, target: options.target)
+        var wroteAux = false
+        var functionCodes = Set<RedisBytes>()
+        let membershipChanges = !options.filter.isEmpty || options.minimumSize != nil || options.maximumSize != nil
+            || options.expired == .drop || !options.databaseMap.isEmpty || inputs.count > 1
+        for (index, path) in inputs.enumerated() {
+            let reader = try RDBReader(path: path, options: options.reader)
+            while let record = try reader.next() {
+                switch record {
+                case .aux(let k, let v):
+                    // ctime, used-mem and the version are the writer's own; other aux fields are kept.
+                    if !wroteAux {
+                        try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0)
+                        wroteAux = true
+                    }
+                    let name = k.description
+                    if index == 0 && !["redis-ver", "valkey-ver", "redis-bits", "ctime", "used-mem", "aof-base", "aof-preamble", "lua"].contains(name)
+                        && !name.hasPrefix("repl-") && name != "slot-info"
+                    {
+                        try writer.writeAux(k, v)
+                    }
+                case .function(let f):
+                    if !wroteAux {
+                        try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0)
+                        wroteAux = true
+                    }
+                    if functionCodes.insert(f.code).inserted {
+                        try writer.writeFunction(f.code)
+                        summary.functions += 1
+                    }
+                case .moduleAux(let m):
+                    if options.target.rdbVersion >= 9 && !options.dropsModules { try writer.writeModuleAux(m) }
+                case .resizeDB(let size, let expires):
+                    // Source hints stay true only when every key is kept where it was.
+                    if !membershipChanges { writer.resizeHints[reader.currentDB] = (size, expires) }
+                case .key(var h):
+                    if !wroteAux {
+                        try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0)
+                        wroteAux = true
+                    }
+                    try rewriteKey(
+                        &h, reader: reader, writer: writer, index: index, winners: winners, options: options,
+                        summary: &summary)
+                default:
+                    break
+                }
+            }
+        }
+        if !wroteAux { try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0) }
+        try writer.finish()
+        summary.bytesWritten = out.count
+        return summary
+    }
+
+    /// The (db, key) a key is written as, or nil when filters drop it. With `decidedByHeader`, a filter
+    /// on a module type name (known only from the value) keeps the key.
+    static func selected(_ h: RDBKeyHeader, options: Options, decidedByHeader: Bool) -> (UInt64, [UInt8])? {
+        guard options.filter.matches(h) != false else { return nil }
+        if options.expired == .drop, let x = h.expiresAt, x.milliseconds < options.now { return nil }
+        let db = options.databaseMap[h.db] ?? h.db
+        var key = h.key.bytes
+        if let r = options.renamePrefix, key.starts(with: r.from) {
+            key = r.to + key.dropFirst(r.from.count)
+        }
+        return (db, key)
+    }
+
+    private static func rewriteKey(
+        _ h: inout RDBKeyHeader, reader: RDBReader, writer: RDBWriter, index: Int, winners: [KeyID: Int]?,
+        options: Options, summary: inout Summary
+    ) throws(RDBError) {
+        if options.expired == .drop, let x = h.expiresAt, x.milliseconds < options.now {
+            summary.expiredDropped += 1
+            try reader.skipValue()
+            return
+        }
+        guard let (db, key) = selected(h, options: options, decidedByHeader: true) else {
+            summary.keysFiltered += 1
+            try reader.skipValue()
+            return
+        }
+        if let winners, winners[KeyID(db: db, key: key)] != index {
+            summary.conflictsSkipped += 1
+            try reader.skipValue()
+            return
+        }
+        if options.dropsModules && h.valueType.kind == .module {
+            summary.modulesDropped += 1
+            try reader.skipValue()
+            return
+        }
+        let sourceDB = h.db
+        h.db = db
+        h.key = RedisBytes(key)
+        if options.removesTTLs { h.expiresAt = nil }
+        let needsSize = options.minimumSize != nil || options.maximumSize != nil
+        let needsModuleType = options.filter.matches(RDBKeyHeader(db: sourceDB, key: h.key, valueType: h.valueType)) == nil
+        if writer.canCopy(h.valueType) && !needsModuleType {
+            let raw = try reader.readRawValue()
+            if let min = options.minimumSize, raw.count < min { summary.keysFiltered += 1; return }
+            if let max = options.maximumSize, raw.count > max { summary.keysFiltered += 1; return }
+            try writer.writeRawValue(h, raw: raw)
+            summary.keysCopied += 1
+            summary.keysWritten += 1
+            return
+        }
+        // Decode, then encode for the target.
+        var value: RedisValue
+        if needsSize {
+            let start = reader.offset
+            value = try reader.readValue()
+            let size = Int(reader.offset - start)
+            if let min = options.minimumSize, size < min { summary.keysFiltered += 1; return }
+            if let max = options.maximumSize, size > max { summary.keysFiltered += 1; return }
+        } else {
+            value = try reader.readValue()
+        }
+        if case .module(let m) = value, !options.filter.matchesModule(m.type) {
+            summary.keysFiltered += 1
+            return
+        }
+        do {
+            let loss = try writer.writeKey(h, value: value, dropFieldTTLs: options.dropsFieldTTLs)
+            summary.fieldTTLsDropped += loss.fieldTTLs
+            summary.streamFieldsDropped.formUnion(loss.streamFields)
+            summary.keysReencoded += 1
+            summary.keysWritten += 1
+        } catch where error.code == .unsupported && options.dropsUnsupported {
+            summary.unsupportedDropped.append((h.db, h.key, error.message))
+        } catch {
+            var e = error
+            e.key = e.key ?? h.key
+            e.db = e.db ?? h.db
+            throw e
+        }
+    }
+}
