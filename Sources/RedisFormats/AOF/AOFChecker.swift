@@ -71,13 +71,15 @@ public enum AOFChecker {
     public static func checkFile(_ file: AOFFile, timestampLimit: Int64?, now: Int64) throws(RDBError) -> AOFCheckReport.FileResult {
         var result = AOFCheckReport.FileResult(file: file)
         if file.size == 0 { return result }
-        let window = InputWindow(source: try FileSource(path: file.path))
+        var options = RDBReader.Options()
+        options.validation = .deep
+        var window = InputWindow(source: try FileSource(path: file.path))
         if file.format == .rdb {
             window.startChecksum(fromAbsoluteOffset: 0)
-            var options = RDBReader.Options()
-            options.validation = .deep
             do {
-                let reader = try RDBReader(window: window, options: options, name: file.name)
+                // A regular file read through a path gets its CRC64 computed on a second thread.
+                let reader = try RDBReader(path: file.path, options: options)
+                window = reader.window
                 let rdb = RDBChecker.check(reader, now: now)
                 result.rdb = rdb
                 if !rdb.isValid { return result }

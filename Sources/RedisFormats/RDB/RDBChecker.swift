@@ -87,22 +87,23 @@ public enum RDBChecker {
     }
 }
 
-/// Collects what the deep checks need about one value: 64-bit hashes of members (a collision could
-/// report a false duplicate with probability ~n²/2⁶⁴), NaN scores, emptiness, stream counts.
+/// Collects what the deep checks need about one value: 64-bit hashes of members, sorted at the end to
+/// find duplicates (a collision could report a false duplicate with probability ~n²/2⁶⁴), NaN scores,
+/// emptiness, stream counts.
 final class DeepCheckVisitor: RDBValueVisitor {
-    private var type = RDBValueType.string
-    private var seen = Set<Int>()
-    private var elements = 0
-    private var duplicate = false
-    private var nanScore = false
-    private(set) var sawFieldTTL = false
-    private var streamEntries: UInt64 = 0
-    private var streamLength: UInt64?
-    private(set) var warning: String?
+    @exclusivity(unchecked) private var type = RDBValueType.string
+    @exclusivity(unchecked) private var hashes: [UInt64] = []
+    @exclusivity(unchecked) private var elements = 0
+    @exclusivity(unchecked) private var duplicate = false
+    @exclusivity(unchecked) private var nanScore = false
+    @exclusivity(unchecked) private(set) var sawFieldTTL = false
+    @exclusivity(unchecked) private var streamEntries: UInt64 = 0
+    @exclusivity(unchecked) private var streamLength: UInt64?
+    @exclusivity(unchecked) private(set) var warning: String?
 
     func reset(type: RDBValueType) {
         self.type = type
-        seen.removeAll(keepingCapacity: true)
+        if hashes.capacity > 1 << 16 { hashes = [] } else { hashes.removeAll(keepingCapacity: true) }
         elements = 0
         duplicate = false
         nanScore = false
@@ -113,9 +114,7 @@ final class DeepCheckVisitor: RDBValueVisitor {
     }
 
     @inline(__always) private func remember(_ bytes: RawSpan) {
-        var h = Hasher()
-        bytes.withUnsafeBytes { h.combine(bytes: $0) }
-        if !seen.insert(h.finalize()).inserted { duplicate = true }
+        hashes.append(bytes.withUnsafeBytes { FastHash.hash($0) })
     }
 
     func visitString(_ bytes: RawSpan) { elements += 1 }
@@ -123,6 +122,20 @@ final class DeepCheckVisitor: RDBValueVisitor {
     func visitMember(_ bytes: RawSpan) {
         elements += 1
         if type.kind == .set { remember(bytes) }
+    }
+
+    func visitMember(integer: Int64) {
+        // Intset members were checked ascending and unique by the deep intset validation.
+        if type == .setIntset || type.kind != .set {
+            elements += 1
+            return
+        }
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &text) { buf in
+            let n = RedisInteger.writeText(integer, into: buf)
+            hashes.append(FastHash.hash(UnsafeRawBufferPointer(rebasing: buf[0..<n])))
+        }
+        elements += 1
     }
 
     func visitSortedSetEntry(member: RawSpan, score: Double) {
@@ -148,6 +161,20 @@ final class DeepCheckVisitor: RDBValueVisitor {
 
     /// The problem found, in `redis-check-rdb`'s words, if any.
     func finish() -> String? {
+        if hashes.count > 1 && hashes.count <= 24 {
+            outer: for i in 1..<hashes.count {
+                for j in 0..<i where hashes[i] == hashes[j] {
+                    duplicate = true
+                    break outer
+                }
+            }
+        } else if hashes.count > 24 {
+            hashes.sort()
+            for i in 1..<hashes.count where hashes[i] == hashes[i - 1] {
+                duplicate = true
+                break
+            }
+        }
         if let length = streamLength, length != streamEntries {
             warning = "stream length \(length) differs from its \(streamEntries) live entries (Redis loads it, Valkey refuses it)"
         }
@@ -162,5 +189,34 @@ final class DeepCheckVisitor: RDBValueVisitor {
             break
         }
         return nil
+    }
+}
+
+/// A fast non-cryptographic 64-bit hash of bytes (8 bytes per step, multiply-xorshift mixing).
+enum FastHash {
+    @inline(__always)
+    static func hash(_ p: UnsafeRawBufferPointer) -> UInt64 {
+        let k: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var h: UInt64 = 0x2545_F491_4F6C_DD1D ^ (UInt64(p.count) &* k)
+        var i = 0
+        let n = p.count
+        while n - i >= 8 {
+            let w = unsafe p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            h = (h ^ w) &* k
+            h ^= h >> 29
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < n {
+            tail |= UInt64(unsafe p[i]) << shift
+            shift += 8
+            i += 1
+        }
+        h = (h ^ tail) &* k
+        h ^= h >> 32
+        h = h &* 0xD6E8_FEB8_6659_FD93
+        h ^= h >> 32
+        return h
     }
 }

@@ -1,0 +1,25 @@
+// libFuzzer target for `RedisFormatsFuzzing.run(.zipmap, _:)`, built and run by scripts/fuzz.sh
+// (`-c release --sanitize=fuzzer -Xswiftc -DRDBKIT_FUZZING`: libFuzzer supplies main). A plain build
+// gives a main that runs the target on the files named as arguments (see FuzzHarness.main).
+import FuzzSupport
+import RedisFormats
+
+#if RDBKIT_FUZZING
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafeRawPointer?, _ size: Int) -> CInt {
+    FuzzHarness.testOneInput(.zipmap, data, size)
+}
+#else
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+@main
+enum FuzzZipmapMain {
+    static func main() {
+        exit(FuzzHarness.main(.zipmap, arguments: CommandLine.arguments))
+    }
+}
+#endif
