@@ -138,7 +138,7 @@ enum HeapWatch {
                     HeapWatch.live &+= size
                     if HeapWatch.live > HeapWatch.peak { HeapWatch.peak = HeapWatch.live }
                 },
-                { p in HeapWatch.live &-= sanitizerAllocatedSize(p) })
+                { p in if p != nil { HeapWatch.live &-= sanitizerAllocatedSize(p) } })
         }
         live = 0
         peak = 0

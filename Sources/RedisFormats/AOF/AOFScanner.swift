@@ -152,9 +152,10 @@ struct AOFScanner {
                 fail("Expected to read string of \(len) bytes, which exceeds the limit of \(maximumBulkLength)", at: at, endedEarly: false)
                 return nil
             }
-            let needsBytes = captureArguments || (i == 0 && (len == 4 || len == 5))
             var word: [UInt8] = []
-            if needsBytes {
+            var isMulti = false
+            var isExec = false
+            if captureArguments || (i == 0 && (len == 4 || len == 5)) {
                 try window.prefetch(Int(want))
                 if window.available < Int(want) {
                     let got = window.available
@@ -163,34 +164,43 @@ struct AOFScanner {
                     fail("Expected to read \(want) bytes, got \(got) bytes", at: at, endedEarly: true)
                     return nil
                 }
-                word = try window.readBytes(Int(len))
+                if captureArguments {
+                    word = try window.readBytes(Int(len))
+                    isMulti = i == 0 && Self.equalsIgnoringCase(word, "multi")
+                    isExec = i == 0 && Self.equalsIgnoringCase(word, "exec")
+                } else if len == 5 {
+                    isMulti = try window.consumeEqualsIgnoringCase(5, "multi")
+                } else {
+                    isExec = try window.consumeEqualsIgnoringCase(4, "exec")
+                }
             } else {
-                try window.skip(len)
+                do throws(ParseFailure) {
+                    try window.skip(len)
+                } catch where error.code == .truncated {
+                    hitEnd = true
+                    fail("Expected to read \(want) bytes, got fewer", at: at, endedEarly: true)
+                    return nil
+                }
             }
-            try window.prefetch(2)
-            let cr = try window.peekByte()
-            if cr == nil || window.available < 2 {
-                let got = len + Int64(window.available)
-                try window.skip(Int64(window.available))
+            guard let crlf = try window.readCRLF() else {
                 hitEnd = true
-                fail("Expected to read \(want) bytes, got \(got) bytes", at: at, endedEarly: true)
+                fail("Expected to read \(want) bytes, got \(want - 1) bytes", at: at, endedEarly: true)
                 return nil
             }
-            let crlf = try window.readBytes(2)
-            guard crlf[0] == 0x0D && crlf[1] == 0x0A else {
-                fail("Expected \\r\\n, got: \(Self.hex2(crlf[0]))\(Self.hex2(crlf[1]))", at: at, endedEarly: false)
+            guard crlf.ok else {
+                fail("Expected \\r\\n, got: \(Self.hex2(crlf.a))\(Self.hex2(crlf.b))", at: at, endedEarly: false)
                 return nil
             }
             analysis.okUpToLine += 1
             if i == 0 {
-                if Self.equalsIgnoringCase(word, "multi") {
+                if isMulti {
                     multi += 1
                     if multi > 1 {
                         fail("Unexpected MULTI in AOF \(analysis.file)", at: at, endedEarly: false)
                         return nil
                     }
                     pendingInMulti = 0
-                } else if Self.equalsIgnoringCase(word, "exec") {
+                } else if isExec {
                     multi -= 1
                     if multi != 0 {
                         fail("Unexpected EXEC in AOF \(analysis.file)", at: at, endedEarly: false)

@@ -312,7 +312,11 @@ final class InputWindow {
         guard first == prefix else { return .badPrefix(first) }
         // strtol: leading white space, a sign, decimal digits; clamps on overflow.
         var k = start + 1
-        while k < i, [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D].contains(at(k)) { k += 1 }
+        while k < i {
+            let c = at(k)
+            guard c == 0x20 || (c >= 0x09 && c <= 0x0D) else { break }
+            k += 1
+        }
         var negative = false
         let signAt = k
         if at(k) == UInt8(ascii: "-") || at(k) == UInt8(ascii: "+") {
@@ -346,6 +350,36 @@ final class InputWindow {
         let c1 = at(endOfNumber + 1)
         guard c0 == 0x0D && c1 == 0x0A else { return .badNewline(c0, c1) }
         return .value(value)
+    }
+
+    /// Reads two bytes and tells whether they are `\r\n`; nil when fewer than two bytes are left (all
+    /// are consumed then). The two bytes are returned for messages.
+    func readCRLF() throws(ParseFailure) -> (ok: Bool, a: UInt8, b: UInt8)? {
+        try prefetch(2)
+        guard available >= 2 else {
+            position = limit
+            return nil
+        }
+        let a = unsafe storage[position]
+        let b = unsafe storage[position + 1]
+        position += 2
+        return (a == 0x0D && b == 0x0A, a, b)
+    }
+
+    /// Consumes `count` buffered bytes, telling whether they equal `text` ignoring ASCII case.
+    func consumeEqualsIgnoringCase(_ count: Int, _ text: StaticString) throws(ParseFailure) -> Bool {
+        try require(count)
+        var equal = count == text.utf8CodeUnitCount
+        if equal {
+            text.withUTF8Buffer { t in
+                for i in 0..<count where unsafe storage[position + i] | 0x20 != t[i] {
+                    equal = false
+                    break
+                }
+            }
+        }
+        position += count
+        return equal
     }
 
     /// Moves the read position back to an absolute offset still held in the buffer (used by readers that
