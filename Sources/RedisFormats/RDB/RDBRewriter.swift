@@ -253,3 +253,75 @@ public enum RDBRewriter {
         }
     }
 }
+
+extension RDBRewriter {
+    /// One output of a split: its path and the slots it holds.
+    public struct Shard: Sendable {
+        public var path: String
+        public var slots: [ClosedRange<Int>]
+        public init(path: String, slots: [ClosedRange<Int>]) {
+            self.path = path
+            self.slots = slots
+        }
+    }
+
+    /// Splits an RDB by Redis Cluster hash slot into one RDB per shard, all in database 0.
+    /// - Parameter database: the database to split; without it, a key outside db 0 is an error.
+    /// - Returns: keys written per shard.
+    public static func split(input: String, shards: [Shard], database: UInt64?, options: Options) throws(RDBError) -> [Int] {
+        var owner = [Int](repeating: -1, count: ClusterSlot.count)
+        for (i, s) in shards.enumerated() {
+            for r in s.slots { for slot in r { owner[slot] = i } }
+        }
+        let outputs = try shards.map { (s) throws(RDBError) -> RDBWriter in
+            try RDBWriter(output: try SafeOutputFile(path: s.path, protectedPaths: [input]), target: options.target)
+        }
+        var counts = [Int](repeating: 0, count: shards.count)
+        let reader = try RDBReader(path: input, options: options.reader)
+        for w in outputs { try w.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0) }
+        while let record = try reader.next() {
+            switch record {
+            case .function(let f):
+                for w in outputs { try w.writeFunction(f.code) }
+            case .moduleAux(let m):
+                if !options.dropsModules { for w in outputs { try w.writeModuleAux(m) } }
+            case .key(var h):
+                let wanted = database ?? 0
+                guard h.db == wanted else {
+                    if database == nil {
+                        throw RDBError(
+                            .unsupported, "key \(h.key.escapedDescription) is in db \(h.db): a cluster has db 0 only (choose one with --db)",
+                            file: input)
+                    }
+                    try reader.skipValue()
+                    continue
+                }
+                if options.expired == .drop, let x = h.expiresAt, x.milliseconds < options.now {
+                    try reader.skipValue()
+                    continue
+                }
+                if options.dropsModules && h.valueType.kind == .module {
+                    try reader.skipValue()
+                    continue
+                }
+                let slot = ClusterSlot.slot(of: h.key)
+                let i = owner[slot]
+                guard i >= 0 else {
+                    throw RDBError(.corrupt, "slot \(slot) of key \(h.key.escapedDescription) belongs to no shard", file: input)
+                }
+                h.db = 0
+                let w = outputs[i]
+                if w.canCopy(h.valueType) {
+                    try w.writeRawValue(h, raw: try reader.readRawValue())
+                } else {
+                    try w.writeKey(h, value: try reader.readValue(), dropFieldTTLs: options.dropsFieldTTLs)
+                }
+                counts[i] += 1
+            default:
+                break
+            }
+        }
+        for w in outputs { try w.finish() }
+        return counts
+    }
+}
