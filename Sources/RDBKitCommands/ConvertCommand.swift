@@ -1,0 +1,148 @@
+import ArgumentParser
+import RedisFormats
+import RedisFormatsJSON
+
+/// `rdbkit convert IN -o OUT`: RDB → AOF, JSON Lines → RDB.
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert between formats: RDB → AOF (RESP commands), rdbkit JSON Lines → RDB.",
+        discussion: """
+            RDB → AOF writes the commands an AOF rewrite would: SELECT, SET, RPUSH/SADD/ZADD/HSET in \
+            batches of at most 1000 elements, PEXPIREAT, HPEXPIREAT for field TTLs, XADD/XSETID/XGROUP \
+            CREATE/XCLAIM/XGROUP CREATECONSUMER for streams with groups and PEL, FUNCTION LOAD for \
+            functions, and RESTORE with the DUMP payload for module values. --target redis-6.2 (or \
+            older) uses the XSETID/XGROUP forms of Redis 6.
+            JSON Lines → RDB reads the output of `rdbkit json` and writes an RDB for --target (default \
+            redis-7.4): a lossless round trip. The AOF → RDB direction needs the embedded keyspace (not \
+            in this version).
+
+            EXAMPLES:
+              rdbkit convert dump.rdb -o appendonly.aof
+              rdbkit json dump.rdb > keys.jsonl && rdbkit convert keys.jsonl -o restored.rdb --target valkey-9.1
+            """
+    )
+
+    @Argument(help: "An RDB file or rdbkit JSON Lines (`-` for standard input).")
+    var input: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The file to write (.aof or .rdb).", valueName: "file"))
+    var output: String
+
+    @Option(help: ArgumentHelp("Output format: aof or rdb (default: from the output's extension).", valueName: "format"))
+    var to: String?
+
+    @Option(help: ArgumentHelp("Target server for an RDB output, or the command syntax of an AOF output.", valueName: "name"))
+    var target: String?
+
+    @OptionGroup var readerOptions: ReaderOptions
+
+    func validate() throws {
+        if let t = target, RDBTarget.named(t) == nil { throw ValidationError("unknown target '\(t)'") }
+        if let t = to, !["aof", "rdb"].contains(t) { throw ValidationError("--to must be aof or rdb") }
+    }
+
+    func run() throws {
+        let head = ByteSources.head(path: input, count: 16)
+        let inputIsRDB = head.starts(with: Array("REDIS".utf8)) || head.starts(with: Array("VALKEY".utf8))
+        let inputIsJSON = head.first == UInt8(ascii: "{") || head.first == UInt8(ascii: "[")
+        let outFormat = to ?? (output.hasSuffix(".rdb") ? "rdb" : "aof")
+        do {
+            if inputIsRDB && outFormat == "aof" {
+                try rdbToAOF()
+            } else if inputIsJSON && outFormat == "rdb" {
+                try jsonToRDB()
+            } else if head.first == UInt8(ascii: "*") || head.first == UInt8(ascii: "#") {
+                throw RDBError(.unsupported, "AOF → RDB needs the embedded keyspace, which this version does not have yet", file: input)
+            } else {
+                throw RDBError(.unsupported, "cannot convert this input to \(outFormat): give an RDB (→ aof) or rdbkit JSON Lines (→ rdb)", file: input)
+            }
+        } catch {
+            throw reportFailure(error)
+        }
+    }
+
+    private func rdbToAOF() throws {
+        let reader = try RDBReader(path: input, options: readerOptions.readerOptions())
+        let out = try SafeOutputFile(path: output, protectedPaths: [input])
+        var builder = RecordCommands()
+        if let t = target.flatMap(RDBTarget.named) { builder.redis7Syntax = t.rdbVersion >= 10 }
+        builder.dumpVersion = UInt16(min(reader.header.version, 12))
+        var db: UInt64?
+        var buffer: [UInt8] = []
+        var keys = 0
+        var commands = 0
+        func emit(_ argv: [RedisBytes]) throws {
+            RecordCommands.resp(argv, into: &buffer)
+            commands += 1
+            if buffer.count > 1 << 20 {
+                try out.write(buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        while let record = try reader.next() {
+            switch record {
+            case .function(let f):
+                try emit(builder.functionLoad(f.code))
+            case .key(let h):
+                if db != h.db {
+                    try emit(builder.select(h.db))
+                    db = h.db
+                }
+                for c in builder.commands(key: h.key, value: try reader.readValue(), expiresAt: h.expiresAt) { try emit(c) }
+                keys += 1
+            default:
+                break
+            }
+        }
+        try out.write(buffer)
+        try out.commit()
+        Terminal.writeAll(1, Array("wrote \(output): \(commands) commands for \(keys) keys\n".utf8))
+    }
+
+    private func jsonToRDB() throws {
+        let t = target.flatMap(RDBTarget.named) ?? RDBTarget.named("redis-7.4")!
+        let source = try ByteSources.open(path: input)
+        let out = try SafeOutputFile(path: output, protectedPaths: [input])
+        let writer = try RDBWriter(output: out, target: t)
+        try writer.writeStandardAux(ctime: InfoCommand.nowMilliseconds() / 1000, usedMemory: 0)
+        var keys: [JSONLinesImporter.Key] = []
+        var lineNumber = 0
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var written = 0
+        func flushKeys() throws {
+            // Group by database: SELECTDB once per run of keys of the same db.
+            for k in keys.sorted(by: { $0.header.db < $1.header.db }) {
+                try writer.writeKey(k.header, value: k.value)
+                written += 1
+            }
+            keys.removeAll(keepingCapacity: true)
+        }
+        func take(_ line: ArraySlice<UInt8>) throws {
+            lineNumber += 1
+            let trimmed = line.drop { $0 == 0x20 || $0 == 0x0D }
+            guard !trimmed.isEmpty else { return }
+            keys.append(try JSONLinesImporter.parse(line: Array(trimmed), number: lineNumber))
+            if keys.count >= 10_000 { try flushKeys() }
+        }
+        while true {
+            let r: Result<Int, RDBError> = chunk.withUnsafeMutableBytes { p in
+                do throws(RDBError) { return .success(try source.read(into: p)) } catch { return .failure(error) }
+            }
+            let n = try r.get()
+            if n == 0 { break }
+            pending += chunk[0..<n]
+            var start = pending.startIndex
+            while let nl = pending[start...].firstIndex(of: 0x0A) {
+                try take(pending[start..<nl])
+                start = nl + 1
+            }
+            pending.removeFirst(start - pending.startIndex)
+        }
+        if !pending.isEmpty { try take(pending[...]) }
+        try flushKeys()
+        try writer.finish()
+        Terminal.writeAll(1, Array("wrote \(output) for \(t): \(written) keys\n".utf8))
+    }
+}
