@@ -74,7 +74,12 @@ struct CheckCommand: ParsableCommand {
     static func isPlainRDB(_ report: AOFCheckReport) -> Bool {
         guard case .singleFile? = report.layout, let f = report.files.first, f.file.format == .rdb else { return false }
         guard let rdb = f.rdb else { return false }
-        if !rdb.isValid { return !(f.analysis != nil) }
+        if rdb.isAOFPreamble { return false }
+        if !rdb.isValid {
+            // A damaged RDB that was read to its end with bytes after it is the preamble of an AOF.
+            if rdb.firstError?.code == .checksumMismatch && rdb.endOffset < f.file.size { return false }
+            return f.analysis == nil
+        }
         return f.analysis.map { $0.respStart == $0.size } ?? true
     }
 

@@ -382,6 +382,7 @@ enum AOFSalvage {
         var scanner = AOFScanner(
             window: window, file: file.name, size: file.size, captureArguments: false, maximumBulkLength: Int64.max - 2,
             timestampLimit: nil)
+        scanner.tracksTransactions = false
         guard let step = try? scanner.step() else { return nil }
         switch step {
         case .annotation(_, let line):

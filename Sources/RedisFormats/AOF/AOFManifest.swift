@@ -65,7 +65,8 @@ public struct AOFManifest: Sendable, Hashable {
             var seq: Int64?
             var type: FileType?
             for i in stride(from: 0, to: args.count, by: 2) {
-                let key = String(decoding: args[i], as: UTF8.self)
+                // Keys are compared without case (`strcasecmp`).
+                let key = String(decoding: args[i], as: UTF8.self).lowercased()
                 let value = args[i + 1]
                 switch key {
                 case "file":
@@ -82,6 +83,8 @@ public struct AOFManifest: Sendable, Hashable {
                 }
             }
             guard let name, let seq, let type else { throw bad("Mismatched manifest key") }
+            // A sequence of 0 (or not a number) reads as "missing" in `aofLoadManifestFromFile`.
+            guard seq != 0 else { throw bad("Invalid AOF manifest file format") }
             switch type {
             case .base:
                 if sawBase { throw bad("Found duplicate base file information") }
@@ -94,7 +97,8 @@ public struct AOFManifest: Sendable, Hashable {
             }
             entries.append(Entry(name: name, sequence: seq, type: type))
         }
-        if !entries.contains(where: { $0.type != .history }) {
+        // Only a file without any line is "empty"; a manifest of comments loads an empty data set.
+        if lineNumber == 0 {
             throw RDBError(.corrupt, "Found an empty AOF manifest")
         }
         return AOFManifest(entries: entries)
@@ -102,6 +106,8 @@ public struct AOFManifest: Sendable, Hashable {
 
     /// The manifest as a server writes it (`aofInfoFormat`).
     public func serialized() -> [UInt8] {
+        // A manifest without files is written as a comment: an empty file would be "empty" to a server.
+        if entries.isEmpty { return Array("# no AOF files\n".utf8) }
         var out: [UInt8] = []
         for e in entries {
             out += Array("file ".utf8) + Self.quoteIfNeeded(Array(e.name.utf8))

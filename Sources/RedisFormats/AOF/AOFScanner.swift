@@ -53,6 +53,8 @@ struct AOFScanner {
     /// `--truncate-to-timestamp`: stop at the first `#TS:` later than this.
     let timestampLimit: Int64?
     private var multi = 0
+    /// Check MULTI/EXEC balance (off to parse one record in isolation).
+    var tracksTransactions = true
     private var pendingInMulti = 0
     private var finished = false
     private var hitEnd = false
@@ -134,10 +136,11 @@ struct AOFScanner {
         var argv: [RedisBytes]? = captureArguments ? [] : nil
         var i: Int64 = 0
         while i < argc {
+            let lineAt = window.offset
             guard let len = try readNumber(prefix: UInt8(ascii: "$")) else { return nil }
             let at = window.offset
             guard len >= 0 && len <= Int64.max - 2 else {
-                fail("Expected to read string of \(len) bytes, which is not in the suitable range", at: at, endedEarly: false)
+                fail("Expected to read string of \(len) bytes, which is not in the suitable range", at: lineAt, endedEarly: false)
                 return nil
             }
             // fread(len + 2): never allocate more than the input holds.
@@ -192,7 +195,7 @@ struct AOFScanner {
                 return nil
             }
             analysis.okUpToLine += 1
-            if i == 0 {
+            if i == 0 && tracksTransactions {
                 if isMulti {
                     multi += 1
                     if multi > 1 {

@@ -24,6 +24,8 @@ public struct RDBCheckReport: Sendable {
     public var functions = 0
     public var moduleAux = 0
     public var databases: Set<UInt64> = []
+    /// The `aof-preamble` aux field is 1: the RDB is the head of an AOF.
+    public var isAOFPreamble = false
     public var checksum: RDBChecksum?
     /// Offset just after the RDB (after its checksum).
     public var endOffset: Int64 = 0
@@ -44,7 +46,9 @@ public enum RDBChecker {
         do {
             while let record = try reader.next() {
                 switch record {
-                case .aux: report.auxFields += 1
+                case .aux(let k, let v):
+                    report.auxFields += 1
+                    if k == "aof-preamble" && v == "1" { report.isAOFPreamble = true }
                 case .function: report.functions += 1
                 case .moduleAux: report.moduleAux += 1
                 case .selectDB(let db): report.databases.insert(db)
