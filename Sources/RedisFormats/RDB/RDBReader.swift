@@ -121,6 +121,29 @@ public final class RDBReader {
         if !header.hasChecksum { window.checksumming = false }
     }
 
+    /// Reads records of an RDB whose header was read elsewhere, from a byte offset in its middle
+    /// (salvage): no checksum, the given header's dialect and version, db `db`.
+    public init(resumingAt offset: Int64, path: String, header: RDBHeader, db: UInt64, options: Options) throws(RDBError) {
+        var o = options
+        o.verifiesChecksum = false
+        self.window = InputWindow(source: try FileSource(path: path, offset: offset), chunkSize: o.chunkSize)
+        self.options = o
+        self.sourceName = path
+        self.header = header
+        self.currentDB = db
+    }
+
+    /// Reads the rest of the current value, decoding and validating it (``Options/validation``), and
+    /// returns its bytes as stored.
+    public func readValidatedRawValue() throws(RDBError) -> [UInt8] {
+        guard case .unread = value else {
+            preconditionFailure("readValidatedRawValue() must follow a .key record whose value was not read")
+        }
+        return try guarded { () throws(ParseFailure) -> [UInt8] in
+            try capturing { () throws(ParseFailure) in try finishValue(mode: .validate) }
+        }
+    }
+
     /// Offset of the next unread byte.
     public var offset: Int64 { window.offset }
 
