@@ -43,6 +43,11 @@ results+=("$(measure "cat" cat "$file")")
 results+=("$(measure "rdbkit-info" "$bin" info "$file")")
 results+=("$(measure "rdbkit-info-skip" "$bin" info --skip-values "$file")")
 results+=("$(measure "rdbkit-json" "$bin" json "$file")")
+results+=("$(measure "rdbkit-check" "$bin" check "$file")")
+out_dir="$(mktemp -d -p "$(dirname "$file")")"
+trap 'rm -f "$times_file"; rm -rf "$out_dir"' EXIT
+results+=("$(measure "rdbkit-rewrite" "$bin" rewrite "$file" -o "$out_dir/identity.rdb")")
+results+=("$(measure "rdbkit-rewrite-match" "$bin" rewrite "$file" -o "$out_dir/match.rdb" --match 'user:*')")
 
 ref=""
 for r in "${results[@]}"; do set -- $r; [ "$1" = "redis-check-rdb" ] && ref=$2; done
@@ -58,6 +63,9 @@ for r in "${results[@]}"; do
     rdbkit-info) what="full parse + CRC64, every value decoded (rdbkit info)";;
     rdbkit-info-skip) what="records only, values skipped by length + CRC64 (rdbkit info --skip-values)";;
     rdbkit-json) what="JSON Lines of every key to /dev/null (rdbkit json)";;
+    rdbkit-check) what="deep check: every value decoded and validated, duplicates, CRC64 (rdbkit check)";;
+    rdbkit-rewrite) what="identity rewrite, values copied byte for byte, written and synced (rdbkit rewrite)";;
+    rdbkit-rewrite-match) what="rewrite --match 'user:*' (half the keys)";;
   esac
   mbs=$(awk -v s="$size" -v t="$2" 'BEGIN { printf "%.0f", s / 1e6 / t }')
   rss=$(awk -v k="$3" 'BEGIN { printf "%.1f MiB", k / 1024 }')

@@ -13,9 +13,12 @@ struct ConvertCommand: ParsableCommand {
             CREATE/XCLAIM/XGROUP CREATECONSUMER for streams with groups and PEL, FUNCTION LOAD for \
             functions, and RESTORE with the DUMP payload for module values. --target redis-6.2 (or \
             older) uses the XSETID/XGROUP forms of Redis 6.
+            --target refuses what that server cannot load: FUNCTION LOAD before Redis 7.0, HPEXPIREAT \
+            (hash field TTLs) before Redis 7.4 / Valkey 9.
             JSON Lines → RDB reads the output of `rdbkit json` and writes an RDB for --target (default \
-            redis-7.4): a lossless round trip. The AOF → RDB direction needs the embedded keyspace (not \
-            in this version).
+            redis-7.4): every key, value, TTL, field TTL, LFU/LRU value is kept. Function libraries and \
+            module aux records are not in the JSON Lines form, so they are not in the result. The AOF → \
+            RDB direction needs the embedded keyspace (not in this version).
 
             EXAMPLES:
               rdbkit convert dump.rdb -o appendonly.aof
@@ -45,7 +48,8 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         let head = ByteSources.head(path: input, count: 16)
         let inputIsRDB = head.starts(with: Array("REDIS".utf8)) || head.starts(with: Array("VALKEY".utf8))
-        let inputIsJSON = head.first == UInt8(ascii: "{") || head.first == UInt8(ascii: "[")
+        // An empty input is the JSON Lines of an empty RDB.
+        let inputIsJSON = head.isEmpty || head.first == UInt8(ascii: "{") || head.first == UInt8(ascii: "[")
         let outFormat = to ?? (output.hasSuffix(".rdb") ? "rdb" : "aof")
         do {
             if inputIsRDB && outFormat == "aof" {
@@ -66,7 +70,8 @@ struct ConvertCommand: ParsableCommand {
         let reader = try RDBReader(path: input, options: readerOptions.readerOptions())
         let out = try SafeOutputFile(path: output, protectedPaths: [input])
         var builder = RecordCommands()
-        if let t = target.flatMap(RDBTarget.named) { builder.redis7Syntax = t.rdbVersion >= 10 }
+        let t = target.flatMap(RDBTarget.named)
+        if let t { builder.redis7Syntax = t.rdbVersion >= 10 }
         builder.dumpVersion = UInt16(min(reader.header.version, 12))
         var db: UInt64?
         var buffer: [UInt8] = []
@@ -83,13 +88,23 @@ struct ConvertCommand: ParsableCommand {
         while let record = try reader.next() {
             switch record {
             case .function(let f):
+                if let t, t.rdbVersion < 10 {
+                    throw RDBError(.unsupported, "functions (FUNCTION LOAD) cannot be loaded by \(t)", file: input)
+                }
                 try emit(builder.functionLoad(f.code))
             case .key(let h):
                 if db != h.db {
                     try emit(builder.select(h.db))
                     db = h.db
                 }
-                for c in builder.commands(key: h.key, value: try reader.readValue(), expiresAt: h.expiresAt) { try emit(c) }
+                let value = try reader.readValue()
+                if let t, !t.supportsFieldTTLs, case .hash(let fields) = value, fields.contains(where: { $0.expiresAt != nil }) {
+                    throw RDBError(.unsupported, "hash field TTLs (HPEXPIREAT) cannot be loaded by \(t)", key: h.key, file: input)
+                }
+                if let t, case .stream = value, t.rdbVersion < 9 {
+                    throw RDBError(.unsupported, "streams cannot be loaded by \(t)", key: h.key, file: input)
+                }
+                for c in builder.commands(key: h.key, value: value, expiresAt: h.expiresAt) { try emit(c) }
                 keys += 1
             default:
                 break

@@ -42,8 +42,8 @@ public enum ClusterSlot {
             guard flags.contains("master"), !flags.contains("fail") else { continue }
             var slots: [ClosedRange<Int>] = []
             for s in parts.dropFirst(8) where !s.hasPrefix("[") {
-                let ab = s.split(separator: "-")
-                guard let a = Int(ab[0]), let b = Int(ab.count > 1 ? ab[1] : ab[0]), a <= b, b < count else {
+                let ab = s.split(separator: "-", omittingEmptySubsequences: false)
+                guard ab.count <= 2, let a = Int(ab[0]), let b = Int(ab.count > 1 ? ab[1] : ab[0]), a >= 0, a <= b, b < count else {
                     throw RDBError(.corrupt, "invalid slot range '\(s)' for node \(parts[0])")
                 }
                 slots.append(a...b)

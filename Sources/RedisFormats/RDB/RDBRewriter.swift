@@ -85,30 +85,36 @@ public enum RDBRewriter {
     @discardableResult
     public static func rewrite(inputs: [String], output: String, options: Options) throws(RDBError) -> Summary {
         var summary = Summary()
-        // Conflicts between inputs are decided before writing anything.
-        var winners: [KeyID: Int]?
-        if inputs.count > 1 {
-            var owner: [KeyID: Int] = [:]
+        // Conflicts are decided before writing anything: between inputs, and inside one input when
+        // --db-map or --rename-prefix can make two keys the same. Each key record is identified by its
+        // input and its ordinal in that input; the winner of each (db, key) is the only one written.
+        var winners: [KeyID: KeyRecord]?
+        var filteredInPrepass = Set<KeyRecord>()
+        if inputs.count > 1 || !options.databaseMap.isEmpty || options.renamePrefix != nil {
+            var owner: [KeyID: KeyRecord] = [:]
             for (index, path) in inputs.enumerated() {
                 let reader = try RDBReader(path: path, options: options.reader)
+                var ordinal = 0
                 while let record = try reader.next() {
                     guard case .key(let h) = record else { continue }
-                    guard let (db, key) = selected(h, options: options, decidedByHeader: true) else {
-                        try reader.skipValue()
+                    ordinal += 1
+                    guard let (db, key) = try keptInPrepass(h, reader: reader, options: options) else {
+                        filteredInPrepass.insert(KeyRecord(input: index, ordinal: ordinal))
                         continue
                     }
-                    try reader.skipValue()
                     let id = KeyID(db: db, key: key)
-                    if let previous = owner[id], previous != index {
+                    let here = KeyRecord(input: index, ordinal: ordinal)
+                    if let previous = owner[id] {
                         if options.onConflict == .error {
+                            let other = previous.input == index ? "twice in \(path)" : "in \(inputs[previous.input]) and in \(path)"
                             throw RDBError(
                                 .corrupt,
-                                "key \(RedisBytes(key).escapedDescription) of db \(db) is in \(inputs[previous]) and in \(path) (use --on-conflict first|last)",
+                                "key \(RedisBytes(key).escapedDescription) of db \(db) is \(other) (use --on-conflict first|last)",
                                 file: path)
                         }
-                        if options.onConflict == .last { owner[id] = index }
-                    } else if owner[id] == nil {
-                        owner[id] = index
+                        if options.onConflict == .last { owner[id] = here }
+                    } else {
+                        owner[id] = here
                     }
                 }
             }
@@ -120,9 +126,11 @@ public enum RDBRewriter {
         var wroteAux = false
         var functionCodes = Set<RedisBytes>()
         let membershipChanges = !options.filter.isEmpty || options.minimumSize != nil || options.maximumSize != nil
-            || options.expired == .drop || !options.databaseMap.isEmpty || inputs.count > 1
+            || options.expired == .drop || !options.databaseMap.isEmpty || inputs.count > 1 || options.removesTTLs
+            || options.dropsUnsupported || options.dropsModules || options.renamePrefix != nil
         for (index, path) in inputs.enumerated() {
             let reader = try RDBReader(path: path, options: options.reader)
+            var ordinal = 0
             while let record = try reader.next() {
                 switch record {
                 case .aux(let k, let v):
@@ -156,9 +164,10 @@ public enum RDBRewriter {
                         try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0)
                         wroteAux = true
                     }
+                    ordinal += 1
                     try rewriteKey(
-                        &h, reader: reader, writer: writer, index: index, winners: winners, options: options,
-                        summary: &summary)
+                        &h, reader: reader, writer: writer, record: KeyRecord(input: index, ordinal: ordinal),
+                        winners: winners, filteredInPrepass: filteredInPrepass, options: options, summary: &summary)
                 default:
                     break
                 }
@@ -168,6 +177,32 @@ public enum RDBRewriter {
         try writer.finish()
         summary.bytesWritten = out.count
         return summary
+    }
+
+    /// A key record: its input and its ordinal among that input's keys.
+    struct KeyRecord: Hashable {
+        var input: Int
+        var ordinal: Int
+    }
+
+    /// The pre-pass decision: the (db, key) a key is written as, or nil when any filter drops it
+    /// (expiry, globs, types incl. module type names, sizes, dropped modules). Consumes the value.
+    static func keptInPrepass(_ h: RDBKeyHeader, reader: RDBReader, options: Options) throws(RDBError) -> (UInt64, [UInt8])? {
+        guard let kept = selected(h, options: options, decidedByHeader: true),
+            !(options.dropsModules && h.valueType.kind == .module)
+        else {
+            try reader.skipValue()
+            return nil
+        }
+        if options.filter.matches(h) == nil {
+            if case .module(let m) = try reader.readValue(), !options.filter.matchesModule(m.type) { return nil }
+        } else {
+            try reader.skipValue()
+        }
+        let size = Int(reader.offset - h.valueOffset)
+        if let min = options.minimumSize, size < min { return nil }
+        if let max = options.maximumSize, size > max { return nil }
+        return kept
     }
 
     /// The (db, key) a key is written as, or nil when filters drop it. With `decidedByHeader`, a filter
@@ -184,7 +219,8 @@ public enum RDBRewriter {
     }
 
     private static func rewriteKey(
-        _ h: inout RDBKeyHeader, reader: RDBReader, writer: RDBWriter, index: Int, winners: [KeyID: Int]?,
+        _ h: inout RDBKeyHeader, reader: RDBReader, writer: RDBWriter, record: KeyRecord, winners: [KeyID: KeyRecord]?,
+        filteredInPrepass: Set<KeyRecord>,
         options: Options, summary: inout Summary
     ) throws(RDBError) {
         if options.expired == .drop, let x = h.expiresAt, x.milliseconds < options.now {
@@ -197,22 +233,23 @@ public enum RDBRewriter {
             try reader.skipValue()
             return
         }
-        if let winners, winners[KeyID(db: db, key: key)] != index {
-            summary.conflictsSkipped += 1
-            try reader.skipValue()
-            return
-        }
         if options.dropsModules && h.valueType.kind == .module {
             summary.modulesDropped += 1
             try reader.skipValue()
             return
         }
-        let sourceDB = h.db
+        if let winners, winners[KeyID(db: db, key: key)] != record {
+            // Either a filter that needs the value dropped it in the pre-pass, or another record won.
+            if filteredInPrepass.contains(record) { summary.keysFiltered += 1 } else { summary.conflictsSkipped += 1 }
+            try reader.skipValue()
+            return
+        }
+        // Decided on the key as read, before any rename.
+        let needsModuleType = options.filter.matches(h) == nil
         h.db = db
         h.key = RedisBytes(key)
         if options.removesTTLs { h.expiresAt = nil }
         let needsSize = options.minimumSize != nil || options.maximumSize != nil
-        let needsModuleType = options.filter.matches(RDBKeyHeader(db: sourceDB, key: h.key, valueType: h.valueType)) == nil
         if writer.canCopy(h.valueType) && !needsModuleType {
             let raw = try reader.readRawValue()
             if let min = options.minimumSize, raw.count < min { summary.keysFiltered += 1; return }
