@@ -44,5 +44,14 @@ let package = Package(
             resources: [],
             swiftSettings: strictSettings
         ),
+        // libFuzzer targets, built and run by scripts/fuzz.sh; a plain build replays files given as arguments.
+        .target(name: "FuzzSupport", dependencies: ["RedisFormats"], path: "Sources/Fuzz/FuzzSupport", swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzRDB", dependencies: ["FuzzSupport", "RedisFormats"], path: "Sources/Fuzz/FuzzRDB", swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzAOF", dependencies: ["FuzzSupport", "RedisFormats"], path: "Sources/Fuzz/FuzzAOF", swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzListpack", dependencies: ["FuzzSupport", "RedisFormats"], path: "Sources/Fuzz/FuzzListpack", swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzZiplist", dependencies: ["FuzzSupport", "RedisFormats"], path: "Sources/Fuzz/FuzzZiplist", swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzIntset", dependencies: ["FuzzSupport", "RedisFormats"], path: "Sources/Fuzz/FuzzIntset", swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzZipmap", dependencies: ["FuzzSupport", "RedisFormats"], path: "Sources/Fuzz/FuzzZipmap", swiftSettings: strictSettings),
+        .executableTarget(name: "FuzzLZF", dependencies: ["FuzzSupport", "RedisFormats"], path: "Sources/Fuzz/FuzzLZF", swiftSettings: strictSettings),
     ]
 )

@@ -143,6 +143,8 @@ extension InputWindow {
         case .raw(let n): try skip(Int64(n))
         case .int: break
         case .lzf(let clen, let ulen):
+            // The compressed bytes must be there before anything is sized by the declared length.
+            try require(clen)
             let out = scratch.reserve(ulen)
             let r = try withBytes(clen) { (src: UnsafeRawBufferPointer) -> Bool in unsafe LZF.decompress(src, into: out) }
             guard case .success(true) = r else {
@@ -168,6 +170,8 @@ extension InputWindow {
             unsafe text.withUnsafeBytes { unsafe out.copyMemory(from: $0) }
             do { result = .success(try unsafe body(UnsafeRawBufferPointer(out))) } catch { result = .failure(error) }
         case .lzf(let clen, let ulen):
+            // The compressed bytes must be there before anything is sized by the declared length.
+            try require(clen)
             let out = scratch.reserve(ulen)
             let r = try withBytes(clen) { (src: UnsafeRawBufferPointer) -> Bool in unsafe LZF.decompress(src, into: out) }
             guard case .success(true) = r else {

@@ -34,7 +34,8 @@ public enum RedisFormatsFuzzing {
     /// Reads `bytes` as an RDB file six times: every record, and every value read whole
     /// (``RDBReader/readValue()``), element by element then visited or skipped by ``RDBReader/next()``,
     /// validated (``RDBReader/validateValue()``), skipped (``RDBReader/skipValue()``), captured raw
-    /// (``RDBReader/readRawValue()``), and checked as ``RDBChecker`` does. Sources of known and unknown
+    /// (``RDBReader/readRawValue()``, ``RDBReader/readValidatedRawValue()``), and checked as ``RDBChecker``
+    /// does. Sources of known and unknown
     /// size, small input chunks and small reader chunks, structural and deep validation.
     public static func readRDB(_ bytes: [UInt8]) {
         var structure = RDBReader.Options()
@@ -67,7 +68,7 @@ public enum RedisFormatsFuzzing {
                 switch record {
                 case .key:
                     keys += 1
-                    try readValue(reader, values, alternate: keys % 2 == 0)
+                    try readValue(reader, values, index: keys)
                 case .end:
                     _ = try reader.hasTrailingData()
                 default:
@@ -79,7 +80,7 @@ public enum RedisFormatsFuzzing {
         }
     }
 
-    private static func readValue(_ reader: RDBReader, _ values: ValueReading, alternate: Bool) throws(RDBError) {
+    private static func readValue(_ reader: RDBReader, _ values: ValueReading, index: Int) throws(RDBError) {
         switch values {
         case .whole:
             _ = try reader.readValue()
@@ -87,13 +88,17 @@ public enum RedisFormatsFuzzing {
             // A few elements, then the rest visited or left for next() to skip.
             var n = 0
             while n < 3, try reader.nextElement() != nil { n += 1 }
-            if alternate { try reader.visitValue(DiscardingVisitor()) }
+            if index % 2 == 0 { try reader.visitValue(DiscardingVisitor()) }
         case .validate:
             try reader.validateValue()
         case .skip:
             try reader.skipValue()
         case .raw:
-            if alternate { _ = try reader.readRawValue() } else { try reader.validateValue() }
+            switch index % 3 {
+            case 0: _ = try reader.readRawValue()
+            case 1: _ = try reader.readValidatedRawValue()
+            default: try reader.validateValue()
+            }
         }
     }
 
@@ -273,9 +278,10 @@ public enum RedisFormatsFuzzing {
         readWrapped(rdb.finish())
     }
 
-    /// Decompresses `bytes[3...]` with LZF into the 24-bit little-endian length in `bytes[0..<3]`,
-    /// directly and as an LZF-encoded RDB string value; then checks that compressing `bytes[3...]` and
-    /// decompressing the result gives it back (a mismatch traps).
+    /// Decompresses `bytes[3...]` with LZF into the 24-bit little-endian length in `bytes[0..<3]`:
+    /// directly, as an LZF-encoded RDB string value, and as one whose file ends inside the compressed
+    /// bytes (the value declares as many compressed bytes as uncompressed ones); then checks that
+    /// compressing `bytes[3...]` and decompressing the result gives it back (a mismatch traps).
     public static func lzf(_ bytes: [UInt8]) {
         guard bytes.count >= 3 else { return }
         let length = Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16
@@ -289,6 +295,15 @@ public enum RedisFormatsFuzzing {
             rdb.length(length)
             rdb.bytes += data
             readWrapped(rdb.finish())
+        }
+        if length > data.count {
+            var cut = MiniRDB(version: 9)
+            cut.key(.string)
+            cut.bytes.append(0xC3)
+            cut.length(length)
+            cut.length(length)
+            cut.bytes += data
+            readWrapped(cut.bytes)
         }
         if let compressed = LZF.compress(data, maximumOutput: data.count + data.count / 16 + 64) {
             let back = LZF.decompress(compressed, uncompressedLength: data.count)
