@@ -36,12 +36,42 @@ struct JSONCommand: ParsableCommand {
     var bytes: String = JSONBytesPolicy.utf8OrBase64.rawValue
 
     func validate() throws {
+        if let t = threads, t != 1 && t != 2 { throw ValidationError("--threads must be 1 or 2") }
+        guard segmentSize > 0 else { throw ValidationError("--segment-size must be positive") }
         guard JSONBytesPolicy(rawValue: bytes) != nil else {
             throw ValidationError("--bytes must be utf8-or-base64 or base64")
         }
     }
 
+    @Option(help: ArgumentHelp("Worker threads: 2 renders a large file (64 MiB or more) on two cores, 1 never does (default: auto).", valueName: "n"))
+    var threads: Int?
+
+    @Option(name: .customLong("segment-size"), help: ArgumentHelp("With 2 threads: bytes of the file per work unit.", valueName: "bytes"))
+    var segmentSize: Int64 = 2 << 20
+
     func run() throws {
+        let size = FileInfo.size(of: file)
+        let policy = JSONBytesPolicy(rawValue: bytes) ?? .utf8OrBase64
+        let parallel = !pretty && size != nil && !ByteSources.head(path: file, count: 2).starts(with: [0x1F, 0x8B])
+            && (threads == 2 || (threads == nil && size! >= 64 << 20))
+        if parallel {
+            do {
+                let progress = Progress(label: "json", total: size)
+                let job = ParallelJSONExport(
+                    path: file, options: readerOptions.readerOptions(), filter: filters.filter, policy: policy,
+                    sink: FileDescriptorSink(fd: 1), segmentBytes: segmentSize)
+                job.onProgress = { bytes, keys in progress.update(bytes: bytes, keys: keys, force: true) }
+                defer { progress.finish() }
+                let (_, trailing) = try job.run()
+                if trailing {
+                    Terminal.printError(
+                        "rdbkit: warning: data follows the RDB's EOF (an AOF with an RDB preamble?); only the RDB part was read")
+                }
+            } catch {
+                throw reportFailure(error)
+            }
+            return
+        }
         do {
             let reader = try RDBReader(path: file, options: readerOptions.readerOptions())
             let exporter = RDBJSONExporter(

@@ -54,10 +54,10 @@ final class Progress {
     }
 
     /// Reports the bytes read so far and the keys done.
-    func update(bytes: Int64, keys: Int) {
+    func update(bytes: Int64, keys: Int, force: Bool = false) {
         guard enabled else { return }
         calls += 1
-        if calls & 255 != 0 { return }
+        if !force && calls & 255 != 0 { return }
         let t = Terminal.now()
         guard t - lastDraw >= 0.2 else { return }
         lastDraw = t

@@ -52,6 +52,22 @@ public final class JSONEmitter {
         guard count > 0 else { return }
         try sink.write(UnsafeRawBufferPointer(start: buffer, count: count))
         count = 0
+        drains &+= 1
+    }
+
+    /// How many times the buffer was drained: with `count`, a mark to roll back to.
+    @exclusivity(unchecked) public private(set) var drains = 0
+
+    /// A position in the output to come back to with ``rollBack(to:)``.
+    public var mark: (drains: Int, count: Int) { (drains, count) }
+
+    /// Drops what was produced after `mark` (all of the buffer when some of it was drained since) and
+    /// closes every open container: used to drop a record left half-written by an error.
+    public func rollBack(to mark: (drains: Int, count: Int)) {
+        count = mark.drains == drains ? min(mark.count, count) : 0
+        depth = 0
+        arrayBits = 0
+        valueBits = 0
     }
 
 

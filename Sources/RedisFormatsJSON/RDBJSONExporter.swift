@@ -56,15 +56,37 @@ public final class RDBJSONExporter {
         try e.drain(into: sink)
     }
 
-    /// Reads every record and writes the kept keys.
+    /// Reads every record (or those before offset `end`) and writes the kept keys.
     /// - Throws: ``RDBError`` from the reader, or the sink's error.
     @discardableResult
-    public func export(_ reader: RDBReader) throws -> RDBExportSummary {
+    public func export(_ reader: RDBReader, upTo end: Int64? = nil) throws -> RDBExportSummary {
         var summary = RDBExportSummary()
         e = JSONEmitter(policy: policy, pretty: pretty)
         valueWriter = JSONValueWriter(e: e, sink: sink, buffersSortedSet: false)
         if pretty { e.beginArray() }
-        while let record = try reader.next() {
+        do {
+            try exportRecords(reader, upTo: end, summary: &summary)
+        } catch {
+            // Keep every key written in full before the error, drop a half-written one.
+            if !pretty {
+                e.rollBack(to: lastComplete)
+                try? flush()
+            }
+            throw error
+        }
+        if pretty {
+            e.endArray()
+            e.raw(UInt8(ascii: "\n"))
+        }
+        try flush()
+        return summary
+    }
+
+    private var lastComplete = (drains: 0, count: 0)
+
+    private func exportRecords(_ reader: RDBReader, upTo end: Int64?, summary: inout RDBExportSummary) throws {
+        lastComplete = e.mark
+        while end.map({ reader.offset < $0 }) ?? true, let record = try reader.next() {
             switch record {
             case .key(let h):
                 var decided = filter.matches(h)
@@ -82,6 +104,7 @@ public final class RDBJSONExporter {
                 summary.keysWritten += 1
                 if !pretty { e.raw(UInt8(ascii: "\n")) }
                 try flushIfNeeded()
+                lastComplete = e.mark
                 onKey?(reader.offset)
             case .end(let c):
                 summary.checksum = c
@@ -89,12 +112,6 @@ public final class RDBJSONExporter {
                 break
             }
         }
-        if pretty {
-            e.endArray()
-            e.raw(UInt8(ascii: "\n"))
-        }
-        try flush()
-        return summary
     }
 
     private func writeKey(_ h: RDBKeyHeader, reader: RDBReader, module preread: RedisModuleValue?) throws {

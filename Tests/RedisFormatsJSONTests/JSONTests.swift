@@ -1,3 +1,4 @@
+import Foundation
 import RedisFormats
 import RedisFormatsJSON
 import Testing
@@ -442,5 +443,84 @@ struct JSONTests {
         #expect(RDBKeyFilter().isEmpty)
         #expect(RDBKeyFilter(types: ["MBbloom--"]).matchesModule(RedisModuleType(id: bloomID)))
         #expect(!RDBKeyFilter(types: ["ReJSON-RL"]).matchesModule(RedisModuleType(id: bloomID)))
+    }
+}
+
+/// Every `.rdb` under `Tests/Fixtures/corpus`, good and broken, relative to it.
+private func allFixtureRDBs() -> [String] {
+    let root = Corpus.fixturesDirectory.path
+    let walker = FileManager.default.enumerator(atPath: root)
+    var out: [String] = []
+    while let p = walker?.nextObject() as? String { if p.hasSuffix(".rdb") { out.append(p) } }
+    return out.sorted()
+}
+
+/// What one export wrote and how it ended.
+private struct ExportOutcome: Equatable {
+    var bytes: [UInt8]
+    var error: String?
+}
+
+@Suite("JSON: the two-thread export writes what a single reader writes")
+struct ParallelJSONExportTests {
+    static let files = allFixtureRDBs()
+
+    private func sequential(_ path: String, filter: RDBKeyFilter) -> ExportOutcome {
+        let sink = CollectingSink()
+        do {
+            let exporter = RDBJSONExporter(sink: sink, filter: filter)
+            try exporter.export(try RDBReader(path: path))
+            return ExportOutcome(bytes: sink.bytes, error: nil)
+        } catch {
+            return ExportOutcome(bytes: sink.bytes, error: "\(error)")
+        }
+    }
+
+    private func parallel(_ path: String, filter: RDBKeyFilter, segment: Int64) -> ExportOutcome {
+        let sink = CollectingSink()
+        do {
+            let job = ParallelJSONExport(
+                path: path, options: RDBReader.Options(), filter: filter, policy: .utf8OrBase64, sink: sink,
+                segmentBytes: segment, bufferLimit: 4096)
+            try job.run()
+            return ExportOutcome(bytes: sink.bytes, error: nil)
+        } catch {
+            return ExportOutcome(bytes: sink.bytes, error: "\(error)")
+        }
+    }
+
+    @Test("Same bytes and same error, for segments from 1 byte to 64 KiB", arguments: files)
+    func sameOutput(_ relative: String) throws {
+        let path = Corpus.fixture(relative)
+        let expected = sequential(path, filter: RDBKeyFilter())
+        let isEmptyFile = relative.hasSuffix("/empty.rdb")
+        #expect(expected.bytes.isEmpty == isEmptyFile || expected.error != nil, "\(relative): \(expected.bytes.count) bytes")
+        for segment: Int64 in [1, 3000, 65536] {
+            let got = parallel(path, filter: RDBKeyFilter(), segment: segment)
+            #expect(got.error == expected.error, "\(relative) segment \(segment)")
+            #expect(got.bytes == expected.bytes, "\(relative) segment \(segment): \(got.bytes.count) vs \(expected.bytes.count) bytes")
+        }
+    }
+
+    @Test("An error keeps every key written in full before it and no half-written one")
+    func errorKeepsCompleteLines() throws {
+        let path = Corpus.fixture("redis-7.0.15/broken/rdb/rdb-truncated-half.rdb")
+        let outcome = sequential(path, filter: RDBKeyFilter())
+        #expect(outcome.error != nil)
+        #expect(outcome.bytes.count > 1000)
+        #expect(outcome.bytes.last == UInt8(ascii: "\n"))
+        for line in outcome.bytes.split(separator: UInt8(ascii: "\n")) {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line))) != nil)
+        }
+    }
+
+    @Test("Filters apply the same way on both paths")
+    func filtered() throws {
+        let path = Corpus.fixture("redis-7.0.15/rdb/all-types.rdb")
+        let filter = RDBKeyFilter(types: ["hash", "zset"])
+        let expected = sequential(path, filter: filter)
+        #expect(expected.error == nil)
+        #expect(!expected.bytes.isEmpty)
+        #expect(parallel(path, filter: filter, segment: 100) == expected)
     }
 }
