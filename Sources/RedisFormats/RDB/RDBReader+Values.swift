@@ -224,6 +224,15 @@ extension RDBReader {
         let keep = mode == .materialize
         let deep = self.deep
         try window.withString(maximumLength: maxLen, scratch: scratch) { (blob) throws(BlobFailure) in
+            if keep {
+                let kind: RDBEncodedBlob.Kind = switch type {
+                case .hashZipmap: .zipmap
+                case .setIntset: .intset
+                case .listZiplist, .zsetZiplist, .hashZiplist: .ziplist
+                default: .listpack
+                }
+                sink.encodedBlob(RDBEncodedBlob(kind: kind, byteCount: blob.count))
+            }
             switch type {
             case .hashZipmap:
                 _ = try unsafe Zipmap.forEach(blob, deep: deep) { (f: UnsafeRawBufferPointer, v: UnsafeRawBufferPointer) in
@@ -338,7 +347,10 @@ extension RDBReader {
             }
         }
         if container == 1 {
-            try borrowedString(mode) { (p) in sink.member(.bytes(p)) }
+            try borrowedString(mode) { (p) in
+                sink.encodedBlob(RDBEncodedBlob(kind: .plainNode, byteCount: p.count, isQuicklistNode: true))
+                sink.member(.bytes(p))
+            }
             return
         }
         if mode == .skip {
@@ -349,6 +361,7 @@ extension RDBReader {
         let deep = self.deep
         try window.withString(maximumLength: maxLen, scratch: scratch) { (blob) throws(BlobFailure) in
             guard blob.count > 0 else { throw BlobFailure(message: "empty quicklist node", position: 0) }
+            if keep { sink.encodedBlob(RDBEncodedBlob(kind: v2 ? .listpack : .ziplist, byteCount: blob.count, isQuicklistNode: true)) }
             if v2 {
                 var it = try unsafe ListpackIterator(blob, deep: deep)
                 while let v = try it.next() { if keep { sink.member(v) } }

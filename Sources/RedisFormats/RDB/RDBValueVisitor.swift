@@ -28,13 +28,39 @@ public protocol RDBValueVisitor: AnyObject {
     func visitMember(integer: Int64)
     /// A sorted set member and its score.
     func visitSortedSetEntry(member: RawSpan, score: Double)
+    /// A compact-encoding blob (listpack, ziplist, intset, zipmap) or quicklist node about to be
+    /// walked: its size as stored (uncompressed), which is what the server holds in memory.
+    /// By default nothing happens.
+    func visitEncodedBlob(_ blob: RDBEncodedBlob)
     /// A hash field, its value and its TTL.
     func visitHashField(_ field: RawSpan, value: RawSpan, expiresAt: RedisTimestamp?)
     /// Stream entries, metadata and groups, module values, array elements.
     func visitElement(_ element: RDBElement)
 }
 
+/// The size and kind of one compact-encoding blob of a value, for memory estimates.
+public struct RDBEncodedBlob: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case listpack, ziplist, intset, zipmap
+        /// A quicklist node holding one element as plain bytes (Redis 7+ `PLAIN` node).
+        case plainNode
+    }
+    public var kind: Kind
+    /// Bytes of the blob (for a plain node, of its element).
+    public var byteCount: Int
+    /// Whether it is one node of a quicklist.
+    public var isQuicklistNode: Bool
+
+    public init(kind: Kind, byteCount: Int, isQuicklistNode: Bool = false) {
+        self.kind = kind
+        self.byteCount = byteCount
+        self.isQuicklistNode = isQuicklistNode
+    }
+}
+
 extension RDBValueVisitor {
+    public func visitEncodedBlob(_ blob: RDBEncodedBlob) {}
+
     public func visitMember(integer: Int64) {
         var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
         unsafe withUnsafeMutableBytes(of: &text) { buf in
@@ -53,9 +79,12 @@ protocol ElementSink {
     /// A field read as two owned strings (hashtable encodings).
     mutating func field(_ f: [UInt8], _ v: [UInt8], _ expire: Int64?)
     mutating func element(_ e: RDBElement)
+    /// A compact blob or quicklist node about to be walked (memory estimates).
+    mutating func encodedBlob(_ blob: RDBEncodedBlob)
 }
 
 extension ElementSink {
+    mutating func encodedBlob(_ blob: RDBEncodedBlob) {}
     mutating func field(_ f: [UInt8], _ v: [UInt8], _ expire: Int64?) {
         unsafe f.withUnsafeBytes { fp in
             unsafe v.withUnsafeBytes { vp in unsafe field(.bytes(fp), .bytes(vp), expire) }
@@ -128,6 +157,7 @@ struct VisitorSink: ElementSink {
         }
     }
     mutating func element(_ e: RDBElement) { visitor.visitElement(e) }
+    mutating func encodedBlob(_ blob: RDBEncodedBlob) { visitor.visitEncodedBlob(blob) }
 }
 
 extension RDBReader {
