@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 APT_PACKAGES_BUILD = liblzf-dev zlib1g-dev pkg-config
-APT_PACKAGES_TEST = $(APT_PACKAGES_BUILD) redis-server redis-tools
+APT_PACKAGES_TEST = $(APT_PACKAGES_BUILD) redis-server redis-tools chromium
 BIN_RELEASE = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
 .PHONY: demo test deps-build deps-test build release fuzz bench clean

@@ -28,6 +28,7 @@ enum Terminal {
 
     /// Whether standard error is a terminal (progress is shown only then).
     static var stderrIsTTY: Bool { isatty(2) == 1 }
+    static var stdoutIsTTY: Bool { isatty(1) == 1 }
 
     /// Monotonic seconds.
     static func now() -> Double {

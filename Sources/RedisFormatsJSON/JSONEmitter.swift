@@ -55,6 +55,14 @@ public final class JSONEmitter {
         drains &+= 1
     }
 
+    /// Empties the buffer and closes every open container.
+    public func reset() {
+        count = 0
+        depth = 0
+        arrayBits = 0
+        valueBits = 0
+    }
+
     /// How many times the buffer was drained: with `count`, a mark to roll back to.
     @exclusivity(unchecked) public private(set) var drains = 0
 

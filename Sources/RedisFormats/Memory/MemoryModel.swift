@@ -112,3 +112,11 @@ public struct MemoryModel: Sendable, Hashable {
         return 1 << (Int.bitWidth - (n - 1).leadingZeroBitCount)
     }
 }
+
+extension MemoryModel {
+    /// Accuracy measured against MEMORY USAGE of a live server of this line (the calibration test
+    /// checks these figures still hold), or nil when no server of the line was measured.
+    public var calibration: (withinTenPercent: Int, totalError: Double)? {
+        nil
+    }
+}

