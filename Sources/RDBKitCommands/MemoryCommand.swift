@@ -31,6 +31,7 @@ struct MemoryCommand: ParsableCommand {
               rdbkit memory --format html -o report.html dump.rdb
               rdbkit memory --match 'session:*' --min-size 10240 --format jsonl dump.rdb
               rdbkit memory --server valkey-9 --allocator libc dump.rdb
+              rdbkit memory --allocator jemalloc-system dump.rdb   # Debian/Ubuntu redis-server
             """
     )
 
@@ -68,8 +69,11 @@ struct MemoryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Memory model: \(MemoryModel.Server.allCases.map(\.rawValue).joined(separator: ", ")) (default: from the file).", valueName: "name"))
     var server: String?
 
-    @Option(help: ArgumentHelp("jemalloc (default) or libc.", valueName: "name"))
+    @Option(help: ArgumentHelp("jemalloc (Redis's and Valkey's bundled build, default), jemalloc-system (a distribution's libjemalloc, as Debian's redis-server) or libc.", valueName: "name"))
     var allocator: String?
+
+    @Flag(name: .customLong("cluster-mode"), help: "The server ran with cluster-enabled yes (Redis 7.0 and 7.2 keep 16 more bytes per key).")
+    var clusterMode = false
 
     @Option(help: ArgumentHelp("Key text in csv and tables: utf8-or-base64 or base64 (JSON, as rdbkit json).", valueName: "policy"))
     var bytes: String = JSONBytesPolicy.utf8OrBase64.rawValue
@@ -82,7 +86,7 @@ struct MemoryCommand: ParsableCommand {
             throw ValidationError("unknown --server '\(server)': use one of \(MemoryModel.Server.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let allocator, MemoryAllocator(rawValue: allocator) == nil {
-            throw ValidationError("--allocator must be jemalloc or libc")
+            throw ValidationError("--allocator must be jemalloc, jemalloc-system or libc")
         }
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }
         guard depth >= 1 else { throw ValidationError("--depth must be at least 1") }
@@ -196,12 +200,16 @@ struct MemoryCommand: ParsableCommand {
 
     private func selectModel(redisVersion: String?, valkeyVersion: String?, dialect: RDBDialect) -> MemoryModel {
         let alloc = allocator.flatMap(MemoryAllocator.init(rawValue:))
+        var model: MemoryModel
         if let server, let s = MemoryModel.Server(rawValue: server) {
-            return MemoryModel(server: s, allocator: alloc ?? .jemalloc)
+            model = MemoryModel(server: s, allocator: alloc ?? .jemalloc)
+        } else {
+            model = MemoryModel.forFile(
+                redisVersion: dialect == .valkey ? nil : redisVersion,
+                valkeyVersion: valkeyVersion ?? (dialect == .valkey ? redisVersion ?? "9.0.0" : nil), allocator: alloc)
         }
-        return MemoryModel.forFile(
-            redisVersion: dialect == .valkey ? nil : redisVersion,
-            valkeyVersion: valkeyVersion ?? (dialect == .valkey ? redisVersion ?? "9.0.0" : nil), allocator: alloc)
+        model.clusterMode = clusterMode
+        return model
     }
 
     static func calibrationNote(_ model: MemoryModel) -> String {

@@ -50,24 +50,30 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
     // Per-value state.
     private var elements = 0
     private var largest = 0
-    /// Sum of the per-element allocations of a hashtable/skiplist/linked encoding.
-    private var elementBytes = 0
-    /// Compact blobs seen: count, total allocated, total raw bytes.
+    /// Sum of the per-element allocations of a hashtable or skiplist encoding.
+    private var elementBytes = 0.0
+    /// Compact blobs: how many, and their bytes as MEMORY USAGE counts them.
     private var blobs = 0
     private var blobBytes = 0
-    private var blobRaw = 0
     private var quicklistNodes = 0
     private var plainNodes = 0
     private var fieldTTLs = 0
+    private var allIntegers = true
     private var stringLength = 0
     private var stringIsInteger = false
     private var kind: RedisValueKind = .string
-    private var streamBytes = 0
+    private var streamPayload = 0
+    private var streamGroups = 0
+    private var streamPending = 0
+    private var streamConsumers = 0
+    private var streamConsumerNames = 0
     private var moduleBytes = 0
     private var moduleName: String?
+    private let redisSkiplistNode: Double
 
     public init(model: MemoryModel) {
         self.model = model
+        redisSkiplistNode = model.expectedNode(base: 24)
     }
 
     /// Reads the value of the key `header` announced and returns its estimate.
@@ -85,13 +91,17 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
         elementBytes = 0
         blobs = 0
         blobBytes = 0
-        blobRaw = 0
         quicklistNodes = 0
         plainNodes = 0
         fieldTTLs = 0
+        allIntegers = true
         stringLength = 0
         stringIsInteger = false
-        streamBytes = 0
+        streamPayload = 0
+        streamGroups = 0
+        streamPending = 0
+        streamConsumers = 0
+        streamConsumerNames = 0
         moduleBytes = 0
         moduleName = nil
     }
@@ -105,34 +115,46 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
 
     public func visitMember(_ bytes: RawSpan) {
         note(bytes.byteCount)
-        if blobs == 0 || kind == .list { elementBytes += model.memberSize(bytes.byteCount, kind: kind) }
+        if blobs == 0 {
+            if allIntegers && !(bytes.byteCount <= 20 && Self.isCanonicalInteger(bytes)) { allIntegers = false }
+            if kind == .set {
+                elementBytes += Double(model.setMember(bytes.byteCount))
+            } else {
+                elementBytes += Double(bytes.byteCount + 2)  // a linked list's element in a listpack
+            }
+        }
     }
 
     public func visitMember(integer: Int64) {
         let n = Self.decimalLength(integer)
         note(n)
-        if blobs == 0 || kind == .list { elementBytes += model.memberSize(n, kind: kind) }
+        if blobs == 0 { elementBytes += Double(kind == .set ? model.setMember(n) : n + 2) }
     }
 
     public func visitSortedSetEntry(member: RawSpan, score: Double) {
         note(member.byteCount)
-        if blobs == 0 { elementBytes += model.skiplistEntrySize(member.byteCount) }
+        if blobs == 0 { elementBytes += model.skiplistMember(member.byteCount, redisNode: redisSkiplistNode) }
     }
 
     public func visitHashField(_ field: RawSpan, value: RawSpan, expiresAt: RedisTimestamp?) {
         note(max(field.byteCount, value.byteCount))
         if expiresAt != nil { fieldTTLs += 1 }
-        if blobs == 0 { elementBytes += model.hashEntrySize(field: field.byteCount, value: value.byteCount, ttl: expiresAt != nil) }
+        if blobs == 0 {
+            elementBytes += Double(model.hashEntry(field: field.byteCount, value: value.byteCount, ttl: expiresAt != nil))
+        }
     }
 
     public func visitEncodedBlob(_ blob: RDBEncodedBlob) {
         blobs += 1
-        blobRaw += blob.byteCount
         if blob.isQuicklistNode {
             quicklistNodes += 1
-            if blob.kind == .plainNode { plainNodes += 1 }
+            if blob.kind == .plainNode {
+                plainNodes += 1
+                blobBytes += model.alloc(blob.byteCount)
+                return
+            }
         }
-        blobBytes += model.alloc(model.inMemoryBlobSize(blob))
+        blobBytes += model.blob(blob.byteCount)
     }
 
     public func visitElement(_ element: RDBElement) {
@@ -142,9 +164,12 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
             var size = 0
             for f in e.fields { size += f.name.count + f.value.count }
             largest = max(largest, size)
-            streamBytes += model.streamEntrySize(fieldCount: e.fields.count, payload: size)
+            streamPayload += size + 2 * e.fields.count
         case .streamGroup(let g):
-            streamBytes += model.streamGroupSize(pending: g.pending.count, consumers: g.consumers.count)
+            streamGroups += 1
+            streamPending += g.pending.count
+            streamConsumers += g.consumers.count
+            for c in g.consumers { streamConsumerNames += c.name.count }
         case .module(let m):
             moduleName = m.type.name
             moduleBytes = m.raw.count
@@ -161,65 +186,72 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
     // MARK: Result
 
     private func finish(_ h: RDBKeyHeader) -> KeyMemory {
-        let keyBytes = model.keyEntrySize(h.key.count, hasExpiry: h.expiresAt != nil)
+        let key = KeyShape(length: h.key.count, hasExpiry: h.expiresAt != nil)
         var rough = false
         let (type, encoding, valueBytes): (String, String, Int)
+        let items = Int(elementBytes.rounded())
         switch kind {
         case .string:
-            let enc = model.stringEncoding(length: stringLength, isInteger: stringIsInteger, keyLength: h.key.count)
-            (type, encoding, valueBytes) = ("string", enc, model.stringSize(length: stringLength, encoding: enc, keyLength: h.key.count))
+            let enc = model.stringEncoding(length: stringLength, isInteger: stringIsInteger, key: key)
+            (type, encoding, valueBytes) = ("string", enc, model.stringSize(length: stringLength, encoding: enc, key: key))
             elements = stringLength
             largest = stringLength
         case .list:
-            let asListpack = model.server.hasListpackLists && quicklistNodes <= 1 && plainNodes == 0
-                && blobs == 1 && (h.valueType == .listQuicklist2)
+            let asListpack = model.server.hasListpackLists && quicklistNodes == 1 && plainNodes == 0
+                && h.valueType == .listQuicklist2 && blobBytes <= 8192
             if asListpack {
-                (type, encoding, valueBytes) = ("list", "listpack", model.robj + blobBytes)
+                (type, encoding, valueBytes) = ("list", "listpack", model.object(key) + blobBytes)
             } else if blobs > 0 {
-                // Plain nodes hold their element in a buffer of its size.
-                (type, encoding, valueBytes) = ("list", "quicklist", model.quicklistSize(nodes: quicklistNodes, blobBytes: blobBytes))
+                (type, encoding, valueBytes) = ("list", "quicklist", model.quicklistSize(key: key, nodes: quicklistNodes, nodeBytes: blobBytes))
             } else {
-                // A linked list (RDB type 1) is loaded as a quicklist: estimate nodes of 8 KiB listpacks.
-                let nodes = max(1, (elementBytes + 8191) / 8192)
-                (type, encoding, valueBytes) = ("list", "quicklist", model.quicklistSize(nodes: nodes, blobBytes: model.alloc(elementBytes / nodes) * nodes))
+                // A linked list (RDB type 1) is loaded as a quicklist: nodes of up to 8 KiB listpacks.
+                let nodes = max(1, (items + 8191) / 8192)
+                (type, encoding, valueBytes) = ("list", "quicklist", model.quicklistSize(
+                    key: key, nodes: nodes, nodeBytes: model.alloc(items / nodes + 7) * nodes))
             }
         case .set:
             if blobs > 0 {
                 let enc = h.valueType == .setIntset ? "intset" : "listpack"
-                (type, encoding, valueBytes) = ("set", enc, model.robj + blobBytes)
+                (type, encoding, valueBytes) = ("set", enc, model.object(key) + blobBytes)
             } else {
-                (type, encoding, valueBytes) = ("set", "hashtable", model.setTableSize(elements) + elementBytes)
+                (type, encoding, valueBytes) = ("set", "hashtable", model.setTableSize(key: key, count: elements, allIntegers: allIntegers) + items)
             }
         case .zset:
             if blobs > 0 {
-                (type, encoding, valueBytes) = ("zset", model.server.usesListpack ? "listpack" : "ziplist", model.robj + blobBytes)
+                let enc = h.valueType == .zsetZiplist ? "ziplist" : "listpack"
+                (type, encoding, valueBytes) = ("zset", enc, model.object(key) + blobBytes)
             } else {
-                (type, encoding, valueBytes) = ("zset", "skiplist", model.skiplistSize(elements) + elementBytes)
+                (type, encoding, valueBytes) = ("zset", "skiplist", model.skiplistTableSize(key: key, count: elements, longest: largest) + items)
             }
         case .hash:
             if blobs > 0 {
-                let enc = fieldTTLs > 0 || h.valueType == .hashListpackEx || h.valueType == .hashListpackExPreGA
-                    ? "listpackex" : (model.server.usesListpack ? "listpack" : "ziplist")
-                (type, encoding, valueBytes) = ("hash", enc, model.robj + blobBytes + (enc == "listpackex" ? model.listpackExExtra : 0))
+                if h.valueType == .hashListpackEx || h.valueType == .hashListpackExPreGA {
+                    (type, encoding, valueBytes) = ("hash", "listpackex", model.object(key) + model.listpackExStruct + blobBytes)
+                } else {
+                    let enc = h.valueType == .hashListpack ? "listpack" : (h.valueType == .hashZipmap && model.server.usesListpack ? "listpack" : "ziplist")
+                    (type, encoding, valueBytes) = ("hash", enc, model.object(key) + blobBytes)
+                }
             } else {
-                (type, encoding, valueBytes) = ("hash", "hashtable", model.hashTableSize(elements, withTTLs: fieldTTLs > 0) + elementBytes)
+                (type, encoding, valueBytes) = ("hash", "hashtable", model.hashTableSize(
+                    key: key, count: elements, longest: largest, ttlFields: fieldTTLs) + items)
             }
         case .stream:
-            (type, encoding, valueBytes) = ("stream", "stream", model.streamBaseSize + streamBytes)
+            (type, encoding, valueBytes) = ("stream", "stream", model.streamSize(
+                key: key, entries: elements, payload: streamPayload, groups: streamGroups, pending: streamPending,
+                consumers: streamConsumers, consumerNames: streamConsumerNames))
         case .module:
             rough = true
-            (type, encoding, valueBytes) = (moduleName ?? "module", "raw", model.robj + moduleBytes)
+            (type, encoding, valueBytes) = (moduleName ?? "module", "raw", model.object(key) + moduleBytes)
             elements = 1
             largest = moduleBytes
         case .array:
             rough = true
-            (type, encoding, valueBytes) = ("array", "array", model.robj + elementBytes)
+            (type, encoding, valueBytes) = ("array", "array", model.object(key) + items)
         }
         return KeyMemory(
-            db: h.db, key: h.key, type: type, encoding: encoding, bytes: keyBytes + valueBytes, elements: elements,
+            db: h.db, key: h.key, type: type, encoding: encoding, bytes: model.keyPart(key) + valueBytes, elements: elements,
             largestElement: largest, expiresAt: h.expiresAt, isRough: rough)
     }
-
     // MARK: Helpers
 
     /// Whether `s` is the canonical decimal text of a 64-bit integer (what `string2ll` accepts and round-trips).

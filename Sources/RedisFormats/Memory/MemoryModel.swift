@@ -62,10 +62,14 @@ public struct MemoryModel: Sendable, Hashable {
 
     public var server: Server
     public var allocator: MemoryAllocator
+    /// The server ran with `cluster-enabled yes`: Redis 7.0 and 7.2 then keep 16 bytes of slot
+    /// metadata in every keyspace entry (`clusterDictEntryMetadata`).
+    public var clusterMode: Bool
 
-    public init(server: Server, allocator: MemoryAllocator) {
+    public init(server: Server, allocator: MemoryAllocator, clusterMode: Bool = false) {
         self.server = server
         self.allocator = allocator
+        self.clusterMode = clusterMode
     }
 
     /// The model for a file's aux fields: `valkey-ver` or `redis-ver` give the family; the allocator is
@@ -97,26 +101,19 @@ public struct MemoryModel: Sendable, Hashable {
         if len < 1 << 32 { return 9 }
         return 17
     }
-
-    /// An sds string of `len` bytes (header, bytes, terminator), as allocated.
-    @inline(__always) func sds(_ len: Int) -> Int { alloc(Self.sdsHeader(len) + len + 1) }
-
-    /// sds of type 8 or wider (never type 5): values and members created by the server's commands.
-    @inline(__always) func sds8(_ len: Int) -> Int { alloc(max(3, Self.sdsHeader(len)) + len + 1) }
-
-    let robj = 16
-
-    /// A dict's bucket array size for `n` entries grown by inserts: a power of two, at least 4.
-    @inline(__always) static func dictSlots(_ n: Int) -> Int {
-        if n <= 4 { return 4 }
-        return 1 << (Int.bitWidth - (n - 1).leadingZeroBitCount)
-    }
 }
 
 extension MemoryModel {
-    /// Accuracy measured against MEMORY USAGE of a live server of this line (the calibration test
-    /// checks these figures still hold), or nil when no server of the line was measured.
+    /// Accuracy measured against MEMORY USAGE of a live server of this line and allocator (the
+    /// calibration test checks these figures still hold), or nil when none was measured.
     public var calibration: (withinTenPercent: Int, totalError: Double)? {
-        nil
+        switch (server, allocator) {
+        case (.redis6_0, .jemalloc), (.redis6_2, .libc), (.redis7_0, .jemallocSystem), (.redis7_4, .jemalloc):
+            (99, 0.5)
+        case (.valkey9, .libc):
+            (99, 1.5)
+        default:
+            nil
+        }
     }
 }
