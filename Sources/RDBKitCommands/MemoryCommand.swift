@@ -78,6 +78,12 @@ struct MemoryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Key text in csv and tables: utf8-or-base64 or base64 (JSON, as rdbkit json).", valueName: "policy"))
     var bytes: String = JSONBytesPolicy.utf8OrBase64.rawValue
 
+    @Option(help: ArgumentHelp("csv/jsonl rows: 2 reads a large file (64 MiB or more) on two cores, 1 never (default: auto).", valueName: "n"))
+    var threads: Int?
+
+    @Option(name: .customLong("segment-size"), help: ArgumentHelp("With 2 threads: bytes of the file per work unit.", valueName: "bytes"))
+    var segmentSize: Int64 = 2 << 20
+
     @OptionGroup var filters: FilterOptions
     @OptionGroup var readerOptions: ReaderOptions
 
@@ -89,6 +95,8 @@ struct MemoryCommand: ParsableCommand {
             throw ValidationError("--allocator must be jemalloc, jemalloc-system or libc")
         }
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }
+        if let t = threads, t != 1 && t != 2 { throw ValidationError("--threads must be 1 or 2") }
+        guard segmentSize > 0 else { throw ValidationError("--segment-size must be positive") }
         guard depth >= 1 else { throw ValidationError("--depth must be at least 1") }
         guard maxPrefixes >= 16 else { throw ValidationError("--max-prefixes must be at least 16") }
         guard minSize >= 0 else { throw ValidationError("--min-size must not be negative") }
@@ -116,6 +124,21 @@ struct MemoryCommand: ParsableCommand {
         options.maxPrefixes = maxPrefixes
         var perKeyTop = perKey ? top.map { TopKeys(limit: $0) } : nil
         let filter = filters.filter
+        let jsonl = format == .jsonl
+        let minSize = self.minSize
+        let size = FileInfo.size(of: file)
+        if perKey && top == nil && size != nil && !ByteSources.head(path: file, count: 2).starts(with: [0x1F, 0x8B])
+            && (threads == 2 || (threads == nil && size! >= 64 << 20))
+        {
+            do {
+                try runParallel(out: out, filter: filter, jsonl: jsonl, policy: policy, minSize: minSize, size: size!)
+                try out.finish()
+            } catch {
+                out.abandon()
+                throw reportFailure(error)
+            }
+            return
+        }
         do {
             let reader = try RDBReader(path: file, options: readerOptions.readerOptions())
             let progress = Progress(label: "memory", total: FileInfo.size(of: file))
@@ -165,7 +188,7 @@ struct MemoryCommand: ParsableCommand {
                     } else if perKeyTop != nil {
                         if k.bytes >= perKeyTop!.threshold { perKeyTop!.offer(k) }
                     } else {
-                        writeRow(k, to: out, emitter: row)
+                        writeRow(k, to: out, emitter: row, jsonl: jsonl, policy: policy)
                     }
                 default:
                     break
@@ -173,7 +196,7 @@ struct MemoryCommand: ParsableCommand {
             }
             let model = estimator?.model ?? selectModel(redisVersion: redisVersion, valkeyVersion: valkeyVersion, dialect: reader.header.dialect)
             if let perKeyTop {
-                for k in perKeyTop.sorted { writeRow(k, to: out, emitter: row) }
+                for k in perKeyTop.sorted { writeRow(k, to: out, emitter: row, jsonl: jsonl, policy: policy) }
             }
             if !perKey {
                 let a = analysis ?? MemoryAnalysis(options: options)
@@ -198,6 +221,63 @@ struct MemoryCommand: ParsableCommand {
         }
     }
 
+    /// Per-key rows on two cores, in file order (the same bytes as one reader writes).
+    private func runParallel(out: MemoryOutput, filter: RDBKeyFilter, jsonl: Bool, policy: JSONBytesPolicy, minSize: Int, size: Int64) throws {
+        // The model comes from the aux fields before the first key.
+        let head = try RDBReader(path: file, options: readerOptions.readerOptions())
+        var redisVersion: String?
+        var valkeyVersion: String?
+        scan: while let record = try head.next() {
+            switch record {
+            case .aux(let k, let v):
+                if k.utf8String == "redis-ver" { redisVersion = v.utf8String }
+                if k.utf8String == "valkey-ver" { valkeyVersion = v.utf8String }
+            case .key, .end:
+                break scan
+            default:
+                break
+            }
+        }
+        let model = selectModel(redisVersion: redisVersion, valkeyVersion: valkeyVersion, dialect: head.header.dialect)
+        if format == .csv { out.write(Array("database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry\n".utf8)) }
+        let progress = Progress(label: "memory", total: size)
+        defer { progress.finish() }
+        let job = ParallelJSONExport(path: file, options: readerOptions.readerOptions(), sink: out, segmentBytes: segmentSize) {
+            reader, end, sink in
+            let estimator = KeyMemoryEstimator(model: model)
+            let e = JSONEmitter(policy: policy)
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(1 << 16)
+            var written = 0
+            while end.map({ reader.offset < $0 }) ?? true, let record = try reader.next() {
+                guard case .key(let h) = record else { continue }
+                var decided = filter.matches(h)
+                var estimate: KeyMemory?
+                if decided == nil {
+                    let k = try estimator.estimate(h, reader: reader)
+                    decided = filter.types?.contains(k.type) ?? true
+                    estimate = k
+                }
+                guard decided == true else {
+                    if estimate == nil { try reader.skipValue() }
+                    continue
+                }
+                let k = try estimate ?? estimator.estimate(h, reader: reader)
+                guard k.bytes >= minSize else { continue }
+                Self.appendRow(k, jsonl: jsonl, policy: policy, emitter: e, to: &buffer)
+                written += 1
+                if buffer.count >= 1 << 16 {
+                    try buffer.withUnsafeBytes { try sink.write($0) }
+                    buffer.removeAll(keepingCapacity: true)
+                }
+            }
+            if !buffer.isEmpty { try buffer.withUnsafeBytes { try sink.write($0) } }
+            return written
+        }
+        job.onProgress = { bytes, keys in progress.update(bytes: bytes, keys: keys, force: true) }
+        _ = try job.run()
+    }
+
     private func selectModel(redisVersion: String?, valkeyVersion: String?, dialect: RDBDialect) -> MemoryModel {
         let alloc = allocator.flatMap(MemoryAllocator.init(rawValue:))
         var model: MemoryModel
@@ -219,25 +299,43 @@ struct MemoryCommand: ParsableCommand {
         return "model \(model.name): not calibrated against a live server of this line; estimates follow the nearest calibrated layout"
     }
 
-    private func writeRow(_ k: KeyMemory, to out: MemoryOutput, emitter e: JSONEmitter) {
-        if format == .jsonl {
+    private func writeRow(_ k: KeyMemory, to out: MemoryOutput, emitter e: JSONEmitter, jsonl: Bool, policy: JSONBytesPolicy) {
+        var line: [UInt8] = []
+        line.reserveCapacity(128)
+        Self.appendRow(k, jsonl: jsonl, policy: policy, emitter: e, to: &line)
+        out.write(line)
+    }
+
+    /// One CSV row or JSON line.
+    static func appendRow(_ k: KeyMemory, jsonl: Bool, policy: JSONBytesPolicy, emitter e: JSONEmitter, to line: inout [UInt8]) {
+        if jsonl {
             MemoryReportJSON.key(k, e)
             e.raw(UInt8(ascii: "\n"))
-            out.write(e.output)
+            line += e.output
             e.reset()
             return
         }
-        var line = "\(k.db),\(CSVText.typeName(k.type)),"
-        line += CSVText.field(k.key, policy: JSONBytesPolicy(rawValue: bytes) ?? .utf8OrBase64)
-        line += ",\(k.bytes),\(k.encoding),\(k.elements),\(k.largestElement),"
-        if let x = k.expiresAt { line += CSVText.isoTime(milliseconds: x.milliseconds) }
-        line += "\n"
-        out.write(Array(line.utf8))
+        CSVText.appendDecimal(Int64(bitPattern: k.db), to: &line)
+        line.append(UInt8(ascii: ","))
+        line.append(contentsOf: k.type == "zset" ? "sortedset".utf8 : k.type.utf8)
+        line.append(UInt8(ascii: ","))
+        CSVText.appendField(k.key, policy: policy, to: &line)
+        line.append(UInt8(ascii: ","))
+        CSVText.appendDecimal(Int64(k.bytes), to: &line)
+        line.append(UInt8(ascii: ","))
+        line.append(contentsOf: k.encoding.utf8)
+        line.append(UInt8(ascii: ","))
+        CSVText.appendDecimal(Int64(k.elements), to: &line)
+        line.append(UInt8(ascii: ","))
+        CSVText.appendDecimal(Int64(k.largestElement), to: &line)
+        line.append(UInt8(ascii: ","))
+        if let x = k.expiresAt { CSVText.appendISOTime(milliseconds: x.milliseconds, to: &line) }
+        line.append(UInt8(ascii: "\n"))
     }
 }
 
 /// Where `rdbkit memory` writes: standard output, or a file written safely.
-final class MemoryOutput {
+final class MemoryOutput: JSONByteSink, @unchecked Sendable {
     private let file: SafeOutputFile?
     private let sink = FileDescriptorSink(fd: 1)
     private var buffer: [UInt8] = []
@@ -254,6 +352,12 @@ final class MemoryOutput {
     }
 
     func write(_ byte: UInt8) { write([byte]) }
+
+    func write(_ p: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: p)
+        if buffer.count >= 1 << 16 { flush() }
+        if let failure { throw failure }
+    }
 
     private func flush() {
         guard failure == nil, !buffer.isEmpty else { return }
@@ -283,6 +387,78 @@ final class MemoryOutput {
 
 /// CSV cells as redis-rdb-tools writes them, quoted per RFC 4180 when needed.
 enum CSVText {
+    static func appendDecimal(_ v: Int64, to out: inout [UInt8]) {
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let n = withUnsafeMutableBytes(of: &digits) { buf -> Int in
+            var i = 0
+            repeat {
+                buf[23 - i] = UInt8(48 + m % 10)
+                m /= 10
+                i += 1
+            } while m > 0
+            return i
+        }
+        withUnsafeBytes(of: &digits) { buf in out += buf[(24 - n)...] }
+    }
+
+    /// ``field(_:policy:)`` as bytes, without building a String for the common case.
+    static func appendField(_ key: RedisBytes, policy: JSONBytesPolicy, to out: inout [UInt8]) {
+        if policy != .base64, JSONText.isPrintableUTF8(key.bytes),
+            !key.bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 })
+        {
+            out += key.bytes
+            return
+        }
+        out += Array(field(key, policy: policy).utf8)
+    }
+
+    /// ``isoTime(milliseconds:)`` as bytes (days from the civil calendar, no formatter).
+    static func appendISOTime(milliseconds ms: Int64, to out: inout [UInt8]) {
+        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let millis = ms - seconds * 1000
+        var days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let secOfDay = seconds - days * 86400
+        // Howard Hinnant's civil_from_days.
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let doe = days - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        var year = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        if month <= 2 { year += 1 }
+        func two(_ v: Int64) {
+            out.append(UInt8(48 + v / 10))
+            out.append(UInt8(48 + v % 10))
+        }
+        if year < 0 || year > 9999 {
+            appendDecimal(year, to: &out)
+        } else {
+            two(year / 100)
+            two(year % 100)
+        }
+        out.append(UInt8(ascii: "-"))
+        two(month)
+        out.append(UInt8(ascii: "-"))
+        two(day)
+        out.append(UInt8(ascii: "T"))
+        two(secOfDay / 3600)
+        out.append(UInt8(ascii: ":"))
+        two(secOfDay / 60 % 60)
+        out.append(UInt8(ascii: ":"))
+        two(secOfDay % 60)
+        if millis != 0 {
+            out.append(UInt8(ascii: "."))
+            out.append(UInt8(48 + millis / 100))
+            two(millis % 100)
+            out += [48, 48, 48]
+        }
+    }
+
     /// redis-rdb-tools' type names (`sortedset` for zset).
     static func typeName(_ t: String) -> String { t == "zset" ? "sortedset" : t }
 

@@ -49,10 +49,17 @@ enum MemoryTable {
                 : ": exact\n"
             out += pad("prefix", 40) + lpad("keys", 12) + lpad("bytes", 12) + lpad("share", 8) + "\n"
             func walk(_ b: PrefixTree.Branch, _ level: Int) {
-                for c in b.children {
+                for c in b.children.prefix(10) {
                     let name = String(repeating: "  ", count: level) + keyText(c.prefix) + "*"
                     out += pad(name, 40) + lpad(group(c.tally.keys), 12) + lpad(human(c.tally.bytes), 12) + "  " + share(c.tally.bytes) + "\n"
                     walk(c, level + 1)
+                }
+                if b.children.count > 10 {
+                    let rest = b.children.dropFirst(10)
+                    let keys = rest.reduce(0) { $0 + $1.tally.keys }
+                    let bytes = rest.reduce(0) { $0 + $1.tally.bytes }
+                    let name = String(repeating: "  ", count: level) + "(\(group(rest.count)) more)"
+                    out += pad(name, 40) + lpad(group(keys), 12) + lpad(human(bytes), 12) + "  " + share(bytes) + "\n"
                 }
             }
             walk(tree.build(), 0)

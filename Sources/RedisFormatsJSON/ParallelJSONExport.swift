@@ -33,6 +33,12 @@ public final class ParallelJSONExport: @unchecked Sendable {
     /// Called about five times a second with (bytes of the file written out, keys written).
     public var onProgress: ((Int64, Int) -> Void)?
 
+    /// Renders the records of one segment (those before the end offset, to the end when nil) into the
+    /// sink and returns the keys written. Runs on two threads at once, each call with its own reader
+    /// and sink: it must not share mutable state. By default, the JSON Lines of ``RDBJSONExporter``.
+    public typealias SegmentRenderer = @Sendable (RDBReader, Int64?, any JSONByteSink) throws -> Int
+    private let render: SegmentRenderer
+
     public init(
         path: String, options: RDBReader.Options, filter: RDBKeyFilter, policy: JSONBytesPolicy, sink: any JSONByteSink,
         segmentBytes: Int64 = 2 << 20, bufferLimit: Int = 8 << 20
@@ -44,6 +50,24 @@ public final class ParallelJSONExport: @unchecked Sendable {
         self.sink = sink
         self.segmentBytes = max(1, segmentBytes)
         self.bufferLimit = bufferLimit
+        render = { reader, end, sink in
+            try RDBJSONExporter(sink: sink, filter: filter, policy: policy).export(reader, upTo: end).keysWritten
+        }
+    }
+
+    /// A two-thread pass over the file with another per-segment output (for example CSV rows).
+    public init(
+        path: String, options: RDBReader.Options, sink: any JSONByteSink, segmentBytes: Int64 = 2 << 20,
+        bufferLimit: Int = 8 << 20, render: @escaping SegmentRenderer
+    ) {
+        self.path = path
+        self.options = options
+        self.filter = RDBKeyFilter()
+        self.policy = .utf8OrBase64
+        self.sink = sink
+        self.segmentBytes = max(1, segmentBytes)
+        self.bufferLimit = bufferLimit
+        self.render = render
     }
 
     /// Runs the export. Throws the first error in file order (a CRC64 mismatch comes after all output).
@@ -161,8 +185,7 @@ public final class ParallelJSONExport: @unchecked Sendable {
                 var o = options
                 o.verifiesChecksum = false
                 let reader = try RDBReader(resumingAt: start.offset, path: path, header: header, db: start.db, options: o)
-                let exporter = RDBJSONExporter(sink: segmentSink, filter: filter, policy: policy)
-                written = try exporter.export(reader, upTo: end).keysWritten
+                written = try render(reader, end, segmentSink)
             } catch {
                 segmentError = error
             }

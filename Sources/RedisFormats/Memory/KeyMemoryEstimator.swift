@@ -80,7 +80,11 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
     /// - Throws: ``RDBError`` from the reader.
     public func estimate(_ header: RDBKeyHeader, reader: RDBReader) throws -> KeyMemory {
         reset(kind: header.valueType.kind ?? .string)
-        try reader.visitValue(self)
+        if header.valueType == .string {
+            (stringLength, stringIsInteger) = try reader.measureStringValue()
+        } else {
+            try reader.visitValue(self)
+        }
         return finish(header)
     }
 

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Keys and estimated bytes of a group.
 public struct MemoryTally: Sendable, Hashable {
     public var keys = 0
@@ -83,7 +91,7 @@ public final class MemoryAnalysis {
         /// Nodes the prefix tree may hold before the smallest are folded.
         public var maxPrefixes = 100_000
         /// Biggest keys kept per prefix.
-        public var topPerPrefix = 5
+        public var topPerPrefix = 3
         /// Whether to build the prefix tree.
         public var byPrefix = true
         /// Expiry histogram reference time (ms since the epoch).
@@ -100,7 +108,17 @@ public final class MemoryAnalysis {
     public private(set) var keysWithExpiry = 0
     public private(set) var roughKeys = 0
     public private(set) var byType: [String: MemoryTally] = [:]
-    public private(set) var byEncoding: [String: MemoryTally] = [:]
+    /// Keyed `type/encoding`.
+    public var byEncoding: [String: MemoryTally] {
+        var out: [String: MemoryTally] = [:]
+        for (k, v) in encodings { out["\(k.type)/\(k.encoding)"] = v }
+        return out
+    }
+    private struct TypeEncoding: Hashable {
+        var type: String
+        var encoding: String
+    }
+    private var encodings: [TypeEncoding: MemoryTally] = [:]
     public private(set) var byDB: [UInt64: MemoryTally] = [:]
     public private(set) var expiryHistogram = [MemoryTally](repeating: MemoryTally(), count: 6)
     /// Collections (not strings) by element count.
@@ -121,7 +139,7 @@ public final class MemoryAnalysis {
         totals.add(k.bytes)
         if k.isRough { roughKeys += 1 }
         byType[k.type, default: MemoryTally()].add(k.bytes)
-        byEncoding["\(k.type)/\(k.encoding)", default: MemoryTally()].add(k.bytes)
+        encodings[TypeEncoding(type: k.type, encoding: k.encoding), default: MemoryTally()].add(k.bytes)
         byDB[k.db, default: MemoryTally()].add(k.bytes)
         expiryHistogram[expiryBucket(k.expiresAt)].add(k.bytes)
         if k.type != "string" { elementHistogram[Self.elementBucket(k.elements)].add(k.bytes) }
@@ -164,15 +182,16 @@ public final class MemoryAnalysis {
 
 /// Keys and bytes per key prefix, split at separators, in at most `maxNodes` nodes.
 ///
-/// While the tree fits, every figure is exact. When it would grow past `maxNodes`, the smallest tenth of
-/// the nodes (by bytes) is dropped (a weighted lossy-counting scheme): their keys stay counted in their
-/// ancestors and in the totals, and a prefix seen again starts from zero, so a node's figures are low
-/// by at most ``errorBound`` bytes — the sum of the pruning thresholds — and exact when it is 0.
+/// While the tree fits, every figure is exact. When it would grow past `maxNodes`, the smaller half
+/// of the nodes (by bytes) is dropped (a weighted lossy-counting scheme): their keys stay counted in
+/// their ancestors and in the totals, and a prefix seen again starts from zero, so a node's figures
+/// are low by at most ``errorBound`` bytes — the sum of the pruning thresholds — and exact when it is 0.
 public struct PrefixTree: Sendable {
     public struct Node: Sendable {
         public var prefix: RedisBytes
         public var tally = MemoryTally()
         public var top: TopKeys
+        var hash: UInt64
     }
 
     public let separators: [[UInt8]]
@@ -180,7 +199,10 @@ public struct PrefixTree: Sendable {
     public let maxNodes: Int
     public let topPerNode: Int
     public private(set) var root: Node
-    public private(set) var nodes: [RedisBytes: Node] = [:]
+    /// Kept nodes (unordered).
+    public private(set) var nodes: [Node] = []
+    /// Open addressing: node index + 1, 0 for empty; capacity a power of two above twice `maxNodes`.
+    private var slots: [Int32]
     /// Bytes a node's figure may be short by (0: exact).
     public private(set) var errorBound = 0
     /// Nodes dropped by pruning, and their keys and bytes then (a key counts once per dropped prefix).
@@ -192,67 +214,120 @@ public struct PrefixTree: Sendable {
         self.depth = max(0, depth)
         self.maxNodes = max(16, maxNodes)
         self.topPerNode = topPerNode
-        root = Node(prefix: RedisBytes([]), top: TopKeys(limit: topPerNode))
+        root = Node(prefix: RedisBytes([]), top: TopKeys(limit: topPerNode), hash: 0)
+        slots = []
     }
 
-    /// The ends (exclusive) of the key's prefixes, shortest first, at most `depth`.
+    /// The ends (exclusive) of the prefixes of `p`, shortest first, at most `depth`.
+    func prefixEnds(_ p: UnsafeBufferPointer<UInt8>, into ends: inout [Int]) {
+        ends.removeAll(keepingCapacity: true)
+        guard depth > 0, !separators.isEmpty else { return }
+        let n = p.count
+        var i = 0
+        outer: while i < n {
+            for sep in separators where sep[0] == p[i] && i + sep.count <= n {
+                var same = true
+                for j in 1..<sep.count where p[i + j] != sep[j] {
+                    same = false
+                    break
+                }
+                if same {
+                    i += sep.count
+                    ends.append(i)
+                    if ends.count == depth { break outer }
+                    continue outer
+                }
+            }
+            i += 1
+        }
+    }
+
     func prefixEnds(_ key: RedisBytes) -> [Int] {
         var ends: [Int] = []
-        guard depth > 0, !separators.isEmpty else { return ends }
-        key.bytes.withUnsafeBufferPointer { p in
-            let n = p.count
-            var i = 0
-            outer: while i < n {
-                for sep in separators where sep[0] == p[i] && i + sep.count <= n {
-                    var same = true
-                    for j in 1..<sep.count where p[i + j] != sep[j] {
-                        same = false
-                        break
-                    }
-                    if same {
-                        i += sep.count
-                        ends.append(i)
-                        if ends.count == depth { break outer }
-                        continue outer
-                    }
-                }
-                i += 1
-            }
-        }
+        key.bytes.withUnsafeBufferPointer { prefixEnds($0, into: &ends) }
         return ends
     }
 
+    @inline(__always) static func hash(_ p: UnsafeBufferPointer<UInt8>, count: Int) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for i in 0..<count { h = (h ^ UInt64(p[i])) &* 0x0000_0100_0000_01b3 }
+        return h ^ (h >> 29)
+    }
+
+    private var scratchEnds: [Int] = []
+
     public mutating func add(_ k: KeyMemory) {
         root.tally.add(k.bytes)
-        root.top.offer(k)
-        for end in prefixEnds(k.key) {
-            let prefix = RedisBytes(Array(k.key.bytes[0..<end]))
-            if nodes[prefix] != nil {
-                nodes[prefix]!.tally.add(k.bytes)
-                if k.bytes >= nodes[prefix]!.top.threshold { nodes[prefix]!.top.offer(k) }
-            } else {
-                var node = Node(prefix: prefix, top: TopKeys(limit: topPerNode))
-                node.tally.add(k.bytes)
-                node.top.offer(k)
-                nodes[prefix] = node
+        if k.bytes >= root.top.threshold { root.top.offer(k) }
+        if slots.isEmpty { slots = [Int32](repeating: 0, count: Self.capacity(maxNodes)) }
+        var ends = scratchEnds
+        k.key.bytes.withUnsafeBufferPointer { p in
+            prefixEnds(p, into: &ends)
+            for end in ends {
+                let h = Self.hash(p, count: end)
+                let index = find(p, count: end, hash: h)
+                if index >= 0 {
+                    nodes[index].tally.add(k.bytes)
+                    if k.bytes >= nodes[index].top.threshold { nodes[index].top.offer(k) }
+                } else {
+                    var node = Node(prefix: RedisBytes(Array(p[0..<end])), top: TopKeys(limit: topPerNode), hash: h)
+                    node.tally.add(k.bytes)
+                    node.top.offer(k)
+                    insert(node, slot: -index - 1)
+                }
             }
         }
+        scratchEnds = ends
         if nodes.count > maxNodes { prune() }
     }
 
-    /// Drops the smallest nodes down to 90 % of the limit.
-    private mutating func prune() {
-        let keep = maxNodes * 9 / 10
-        let order = nodes.values.map { ($0.tally.bytes, $0.prefix) }.sorted { $0.0 < $1.0 }
-        let drop = order.count - keep
-        guard drop > 0 else { return }
-        var threshold = 0
-        for (bytes, prefix) in order.prefix(drop) {
-            threshold = max(threshold, bytes)
-            if let n = nodes.removeValue(forKey: prefix) {
-                folded.keys += n.tally.keys
-                folded.bytes += n.tally.bytes
+    static func capacity(_ maxNodes: Int) -> Int { MemoryModel.nextPowerOfTwo(maxNodes * 2 + 2) }
+
+    /// The node's index, or −(free slot + 1).
+    @inline(__always) private func find(_ p: UnsafeBufferPointer<UInt8>, count: Int, hash: UInt64) -> Int {
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let s = Int(slots[i])
+            if s == 0 { return -i - 1 }
+            let node = nodes[s - 1]
+            if node.hash == hash && node.prefix.count == count
+                && node.prefix.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p.baseAddress!, count) == 0 })
+            {
+                return s - 1
             }
+            i = (i + 1) & mask
+        }
+    }
+
+    private mutating func insert(_ node: Node, slot: Int) {
+        nodes.append(node)
+        slots[slot] = Int32(nodes.count)
+    }
+
+    /// Drops the smaller half of the nodes.
+    private mutating func prune() {
+        let keep = maxNodes / 2
+        let order = nodes.indices.sorted { nodes[$0].tally.bytes > nodes[$1].tally.bytes }
+        var threshold = 0
+        var kept: [Node] = []
+        kept.reserveCapacity(keep)
+        for (rank, i) in order.enumerated() {
+            if rank < keep {
+                kept.append(nodes[i])
+            } else {
+                threshold = max(threshold, nodes[i].tally.bytes)
+                folded.keys += nodes[i].tally.keys
+                folded.bytes += nodes[i].tally.bytes
+            }
+        }
+        nodes = kept
+        for i in slots.indices { slots[i] = 0 }
+        let mask = slots.count - 1
+        for (n, node) in nodes.enumerated() {
+            var i = Int(truncatingIfNeeded: node.hash) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = Int32(n + 1)
         }
         errorBound += threshold
         prunes += 1
@@ -275,27 +350,26 @@ public struct PrefixTree: Sendable {
 
     /// The tree: each node under its nearest kept ancestor, children biggest first.
     public func build() -> Branch {
-        // Parent of each kept node: the longest kept proper prefix among its prefix ends.
-        var children: [RedisBytes: [RedisBytes]] = [:]
-        let rootKey = RedisBytes([])
-        for prefix in nodes.keys {
-            var parent = rootKey
-            for end in prefixEnds(prefix).reversed() where end < prefix.count {
-                let candidate = RedisBytes(Array(prefix.bytes[0..<end]))
-                if nodes[candidate] != nil {
-                    parent = candidate
+        var byPrefix: [RedisBytes: Int] = [:]
+        for (i, n) in nodes.enumerated() { byPrefix[n.prefix] = i }
+        var children: [Int: [Int]] = [:]  // parent index (−1: root) → child indexes
+        for (i, n) in nodes.enumerated() {
+            var parent = -1
+            for end in prefixEnds(n.prefix).reversed() where end < n.prefix.count {
+                if let p = byPrefix[RedisBytes(Array(n.prefix.bytes[0..<end]))] {
+                    parent = p
                     break
                 }
             }
-            children[parent, default: []].append(prefix)
+            children[parent, default: []].append(i)
         }
-        func branch(_ prefix: RedisBytes) -> Branch {
-            let node = prefix.isEmpty ? root : nodes[prefix]!
-            let kids = (children[prefix] ?? []).map(branch).sorted {
-                $0.tally.bytes != $1.tally.bytes ? $0.tally.bytes > $1.tally.bytes : $0.prefix.lexicographicallyPrecedes($1.prefix)
+        func branch(_ index: Int) -> Branch {
+            let node = index < 0 ? root : nodes[index]
+            let kids = (children[index] ?? []).map(branch).sorted {
+                $0.tally.bytes != $1.tally.bytes ? $0.tally.bytes > $1.tally.bytes : $0.prefix < $1.prefix
             }
             return Branch(prefix: node.prefix, tally: node.tally, top: node.top.sorted, children: kids)
         }
-        return branch(rootKey)
+        return branch(-1)
     }
 }

@@ -581,6 +581,38 @@ public final class RDBReader {
         }
     }
 
+    /// For a string value whose record was just returned: its length and whether its text is a
+    /// canonical 64-bit integer (what the server stores as an `int` object), without decompressing an
+    /// LZF string (such a string is longer than 20 bytes, so never an integer; its bytes are then not
+    /// checked, the CRC64 still covers them).
+    /// - Precondition: the last record was a string ``RDBRecord/key(_:)`` and nothing of it was read.
+    public func measureStringValue() throws(RDBError) -> (length: Int, isInteger: Bool) {
+        guard case .unread = value, currentKey?.valueType == .string else {
+            preconditionFailure("measureStringValue() must follow a .key record of a string whose value was not read")
+        }
+        let maxLen = options.maximumBlobLength
+        return try guarded { () throws(ParseFailure) -> (Int, Bool) in
+            let result: (Int, Bool)
+            switch try window.readStringHeader(maximumLength: maxLen) {
+            case .int(let v):
+                result = (RedisInteger.text(v).count, true)
+            case .lzf(let clen, let ulen):
+                try window.skip(Int64(clen))
+                result = (ulen, false)
+            case .raw(let n):
+                if n <= 20 {
+                    let b = try window.readBytes(n)
+                    result = (n, RedisInteger.parse(b) != nil)
+                } else {
+                    try window.skip(Int64(n))
+                    result = (n, false)
+                }
+            }
+            value = .done
+            return result
+        }
+    }
+
     func finishValue(mode: StepMode) throws(ParseFailure) {
         var sink = NullSink()
         try finishValue(mode: mode, into: &sink)
