@@ -45,6 +45,8 @@ results+=("$(measure "rdbkit-info-skip" "$bin" info --skip-values "$file")")
 results+=("$(measure "rdbkit-json" "$bin" json "$file")")
 results+=("$(measure "rdbkit-json-1" "$bin" json --threads 1 "$file")")
 results+=("$(measure "rdbkit-check" "$bin" check "$file")")
+results+=("$(measure "rdbkit-memory-csv" "$bin" memory "$file")")
+results+=("$(measure "rdbkit-memory-prefix" "$bin" memory --by-prefix --top 100 --format table "$file")")
 out_dir="$(mktemp -d -p "$(dirname "$file")")"
 trap 'rm -f "$times_file"; rm -rf "$out_dir"' EXIT
 results+=("$(measure "rdbkit-rewrite" "$bin" rewrite "$file" -o "$out_dir/identity.rdb")")
@@ -66,6 +68,8 @@ for r in "${results[@]}"; do
     rdbkit-json) what="JSON Lines of every key to /dev/null, two cores (rdbkit json)";;
     rdbkit-json-1) what="the same on one core (rdbkit json --threads 1)";;
     rdbkit-check) what="deep check: every value decoded and validated, duplicates, CRC64 (rdbkit check)";;
+    rdbkit-memory-csv) what="per-key memory CSV, two cores (rdbkit memory)";;
+    rdbkit-memory-prefix) what="prefix tree + top 100 report (rdbkit memory --by-prefix --top 100)";;
     rdbkit-rewrite) what="identity rewrite, values copied byte for byte, written and synced (rdbkit rewrite)";;
     rdbkit-rewrite-match) what="rewrite --match 'user:*' (half the keys)";;
   esac
