@@ -83,7 +83,9 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
         if header.valueType == .string {
             (stringLength, stringIsInteger) = try reader.measureStringValue()
         } else {
-            try reader.visitValue(self)
+            let shape = try reader.visitValueShape(self)
+            elements += shape.elements
+            largest = max(largest, shape.largest)
         }
         return finish(header)
     }

@@ -197,3 +197,73 @@ extension VisitorSink {
         }
     }
 }
+
+/// Counts the elements of compact blobs (listpack, ziplist, intset, zipmap, quicklist nodes) and
+/// their longest one without handing each to the visitor; everything else goes to the visitor.
+struct ShapeSink: ElementSink {
+    var inner: VisitorSink
+    /// Once a value announced a blob, all of its elements are blob elements.
+    var sawBlob = false
+    var elements = 0
+    var largest = 0
+
+    @inline(__always) static func length(_ v: PackedValue) -> Int {
+        switch v {
+        case .bytes(let p): return p.count
+        case .int(let i):
+            var n = i < 0 ? 2 : 1
+            var m = i.magnitude
+            while m >= 10 {
+                m /= 10
+                n += 1
+            }
+            return n
+        }
+    }
+
+    @inline(__always) mutating func note(_ n: Int) {
+        elements += 1
+        if n > largest { largest = n }
+    }
+
+    mutating func string(_ v: PackedValue) { inner.string(v) }
+    mutating func member(_ v: PackedValue) {
+        if sawBlob { note(Self.length(v)) } else { inner.member(v) }
+    }
+    mutating func scored(_ member: PackedValue, _ score: Double) {
+        if sawBlob { note(Self.length(member)) } else { inner.scored(member, score) }
+    }
+    mutating func field(_ f: PackedValue, _ v: PackedValue, _ expire: Int64?) {
+        if sawBlob {
+            note(max(Self.length(f), Self.length(v)))
+        } else {
+            inner.field(f, v, expire)
+        }
+    }
+    mutating func element(_ e: RDBElement) { inner.element(e) }
+    mutating func encodedBlob(_ blob: RDBEncodedBlob) {
+        sawBlob = true
+        inner.encodedBlob(blob)
+    }
+}
+
+extension RDBReader {
+    /// Like ``visitValue(_:)``, but the elements of compact blobs are only counted (with the length of
+    /// the longest, integers as their decimal text): the visitor gets ``RDBValueVisitor/visitEncodedBlob(_:)``
+    /// for each blob, and elements only when the value is not stored in blobs.
+    /// - Returns: the blob elements counted and the longest one's length.
+    public func visitValueShape(_ visitor: any RDBValueVisitor) throws(RDBError) -> (elements: Int, largest: Int) {
+        var sink = ShapeSink(inner: VisitorSink(visitor: visitor))
+        try guarded { () throws(ParseFailure) in
+            while pendingIndex < pending.count {
+                let e = pending[pendingIndex]
+                pendingIndex += 1
+                sink.inner.deliver(e)
+            }
+            pending.removeAll(keepingCapacity: true)
+            pendingIndex = 0
+            try finishValue(mode: .materialize, into: &sink)
+        }
+        return (sink.elements, sink.largest)
+    }
+}
