@@ -139,6 +139,19 @@ struct MemoryCommand: ParsableCommand {
             }
             return
         }
+        if !perKey && size != nil && !ByteSources.head(path: file, count: 2).starts(with: [0x1F, 0x8B])
+            && (threads == 2 || (threads == nil && size! >= 64 << 20))
+        {
+            do {
+                let (a, model) = try analyseParallel(options: options, filter: filter, minSize: minSize, size: size!)
+                try writeReport(a, model: model, to: out, policy: policy)
+                try out.finish()
+            } catch {
+                out.abandon()
+                throw reportFailure(error)
+            }
+            return
+        }
         do {
             let reader = try RDBReader(path: file, options: readerOptions.readerOptions())
             let progress = Progress(label: "memory", total: FileInfo.size(of: file))
@@ -199,26 +212,102 @@ struct MemoryCommand: ParsableCommand {
                 for k in perKeyTop.sorted { writeRow(k, to: out, emitter: row, jsonl: jsonl, policy: policy) }
             }
             if !perKey {
-                let a = analysis ?? MemoryAnalysis(options: options)
-                let note = Self.calibrationNote(model)
-                switch format {
-                case .table:
-                    out.write(Array(MemoryTable.render(a, model: model, file: file, note: note, policy: policy).utf8))
-                case .json:
-                    out.write(MemoryReportJSON.render(a, model: model, file: file, fileSize: FileInfo.size(of: file), note: note, policy: policy))
-                    out.write(UInt8(ascii: "\n"))
-                default:
-                    let json = MemoryReportJSON.render(
-                        a, model: model, file: file, fileSize: FileInfo.size(of: file), note: note, policy: policy, binaryAsText: true)
-                    let name = file.split(separator: "/").last.map(String.init) ?? file
-                    out.write(MemoryHTMLReport.render(reportJSON: json, title: name))
-                }
+                try writeReport(analysis ?? MemoryAnalysis(options: options), model: model, to: out, policy: policy)
             }
             try out.finish()
         } catch {
             out.abandon()
             throw reportFailure(error)
         }
+    }
+
+    private func writeReport(_ a: MemoryAnalysis, model: MemoryModel, to out: MemoryOutput, policy: JSONBytesPolicy) throws {
+        let note = Self.calibrationNote(model)
+        switch format {
+        case .table:
+            out.write(Array(MemoryTable.render(a, model: model, file: file, note: note, policy: policy).utf8))
+        case .json:
+            out.write(MemoryReportJSON.render(a, model: model, file: file, fileSize: FileInfo.size(of: file), note: note, policy: policy))
+            out.write(UInt8(ascii: "\n"))
+        default:
+            let json = MemoryReportJSON.render(
+                a, model: model, file: file, fileSize: FileInfo.size(of: file), note: note, policy: policy, binaryAsText: true)
+            let name = file.split(separator: "/").last.map(String.init) ?? file
+            out.write(MemoryHTMLReport.render(reportJSON: json, title: name))
+        }
+    }
+
+    /// The aux fields before the first key: versions, snapshot time, dialect.
+    private func readHead() throws -> (redis: String?, valkey: String?, ctime: Int64?, dialect: RDBDialect) {
+        let head = try RDBReader(path: file, options: readerOptions.readerOptions())
+        var redisVersion: String?
+        var valkeyVersion: String?
+        var ctime: Int64?
+        scan: while let record = try head.next() {
+            switch record {
+            case .aux(let k, let v):
+                switch k.utf8String {
+                case "redis-ver": redisVersion = v.utf8String
+                case "valkey-ver": valkeyVersion = v.utf8String
+                case "ctime": ctime = v.int64Value
+                default: break
+                }
+            case .key, .end:
+                break scan
+            default:
+                break
+            }
+        }
+        return (redisVersion, valkeyVersion, ctime, head.header.dialect)
+    }
+
+    /// The report's analysis on two cores: each segment is analysed apart, and the parts are merged
+    /// in file order (so the result does not depend on thread timing).
+    private func analyseParallel(options: MemoryAnalysis.Options, filter: RDBKeyFilter, minSize: Int, size: Int64) throws -> (MemoryAnalysis, MemoryModel) {
+        let head = try readHead()
+        let model = selectModel(redisVersion: head.redis, valkeyVersion: head.valkey, dialect: head.dialect)
+        var options = options
+        options.referenceTime = head.ctime.map { $0 * 1000 } ?? Int64(Date().timeIntervalSince1970 * 1000)
+        let merger = AnalysisMerger(global: MemoryAnalysis(options: options))
+        let progress = Progress(label: "memory", total: size)
+        defer { progress.finish() }
+        var segmentOptions = options
+        segmentOptions.byPrefix = false  // the prefix tree is fed in file order by the merger
+        let byPrefix = options.byPrefix
+        let localOptions = segmentOptions
+        let job = ParallelJSONExport(path: file, options: readerOptions.readerOptions(), sink: merger, segmentBytes: segmentSize) {
+            reader, end, sink in
+            let estimator = KeyMemoryEstimator(model: model)
+            let local = MemoryAnalysis(options: localOptions)
+            var forPrefixes: [KeyMemory] = []
+            var keys = 0
+            while end.map({ reader.offset < $0 }) ?? true, let record = try reader.next() {
+                guard case .key(let h) = record else { continue }
+                var decided = filter.matches(h)
+                var estimate: KeyMemory?
+                if decided == nil {
+                    let k = try estimator.estimate(h, reader: reader)
+                    decided = filter.types?.contains(k.type) ?? true
+                    estimate = k
+                }
+                guard decided == true else {
+                    if estimate == nil { try reader.skipValue() }
+                    continue
+                }
+                let k = try estimate ?? estimator.estimate(h, reader: reader)
+                keys += 1
+                if k.bytes >= minSize {
+                    local.add(k)
+                    if byPrefix { forPrefixes.append(k) }
+                }
+            }
+            var id = UInt64(merger.register(local, forPrefixes))
+            try withUnsafeBytes(of: &id) { try sink.write($0) }
+            return keys
+        }
+        job.onProgress = { bytes, keys in progress.update(bytes: bytes, keys: keys, force: true) }
+        _ = try job.run()
+        return (merger.global, model)
     }
 
     /// Per-key rows on two cores, in file order (the same bytes as one reader writes).
@@ -331,6 +420,42 @@ struct MemoryCommand: ParsableCommand {
         line.append(UInt8(ascii: ","))
         if let x = k.expiresAt { CSVText.appendISOTime(milliseconds: x.milliseconds, to: &line) }
         line.append(UInt8(ascii: "\n"))
+    }
+}
+
+/// Receives segment analyses by id, in file order, and merges them.
+final class AnalysisMerger: JSONByteSink, @unchecked Sendable {
+    let global: MemoryAnalysis
+    private let lock = NSLock()
+    private var pending: [Int: (MemoryAnalysis, [KeyMemory])] = [:]
+    private var nextID = 0
+    private var partial: [UInt8] = []
+
+    init(global: MemoryAnalysis) { self.global = global }
+
+    /// A segment's figures, and its keys in file order for the prefix tree.
+    func register(_ a: MemoryAnalysis, _ keys: [KeyMemory]) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        nextID += 1
+        pending[nextID] = (a, keys)
+        return nextID
+    }
+
+    /// Called by the segment whose turn it is: ids of finished segments, 8 bytes each.
+    func write(_ p: UnsafeRawBufferPointer) throws {
+        partial.append(contentsOf: p)
+        while partial.count >= 8 {
+            let id = partial.withUnsafeBytes { Int($0.loadUnaligned(as: UInt64.self)) }
+            partial.removeFirst(8)
+            lock.lock()
+            let a = pending.removeValue(forKey: id)
+            lock.unlock()
+            if let (a, keys) = a {
+                global.merge(a)
+                for k in keys { global.addToPrefixes(k) }
+            }
+        }
     }
 }
 

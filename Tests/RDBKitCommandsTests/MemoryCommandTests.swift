@@ -200,4 +200,17 @@ struct MemoryParallelTests {
             }
         }
     }
+
+    @Test("Reports on two threads (segments merged in file order) equal one thread's", arguments: files)
+    func sameReport(_ relative: String) throws {
+        let path = Corpus.fixture(relative)
+        let one = try CLITests.rdbkit(["memory", "--format", "json", "--by-prefix", "--threads", "1", path])
+        let two = try CLITests.rdbkit(["memory", "--format", "json", "--by-prefix", "--threads", "2", "--segment-size", "3000", path])
+        #expect(one.status == two.status, "\(relative)")
+        #expect(one.stdout == two.stdout, "\(relative)")
+        // The prefix tree is fed in file order, so even a folded tree is the same.
+        let a = try CLITests.rdbkit(["memory", "--format", "json", "--by-prefix", "--max-prefixes", "16", "--threads", "1", path])
+        let b = try CLITests.rdbkit(["memory", "--format", "json", "--by-prefix", "--max-prefixes", "16", "--threads", "2", "--segment-size", "3000", path])
+        #expect(a.stdout == b.stdout, "\(relative): folded trees differ")
+    }
 }

@@ -20,6 +20,11 @@ public struct MemoryTally: Sendable, Hashable {
         keys += 1
         bytes += b
     }
+
+    @inline(__always) mutating func merge(_ o: MemoryTally) {
+        keys += o.keys
+        bytes += o.bytes
+    }
 }
 
 /// The N biggest keys seen, in bounded memory (a min-heap of N entries).
@@ -41,6 +46,11 @@ public struct TopKeys: Sendable {
             heap[0] = k
             siftDown(0)
         }
+    }
+
+    /// Adds every key of `other`.
+    public mutating func merge(_ other: TopKeys) {
+        for k in other.heap where k.bytes >= threshold { offer(k) }
     }
 
     /// Biggest first; ties by db then key bytes, so the order is stable.
@@ -157,6 +167,30 @@ public final class MemoryAnalysis {
         if options.byPrefix { prefixes.add(k) }
     }
 
+    /// Adds a key to the prefix tree only (for an analysis whose other figures come from ``merge(_:)``).
+    public func addToPrefixes(_ k: KeyMemory) {
+        if options.byPrefix { prefixes.add(k) }
+    }
+
+    /// Adds what `other` (an analysis of other keys, with the same options) counted.
+    public func merge(_ other: MemoryAnalysis) {
+        totals.keys += other.totals.keys
+        totals.bytes += other.totals.bytes
+        keysWithExpiry += other.keysWithExpiry
+        roughKeys += other.roughKeys
+        for (k, v) in other.byType { byType[k, default: MemoryTally()].merge(v) }
+        for (k, v) in other.encodings { encodings[k, default: MemoryTally()].merge(v) }
+        for (k, v) in other.byDB { byDB[k, default: MemoryTally()].merge(v) }
+        for i in expiryHistogram.indices { expiryHistogram[i].merge(other.expiryHistogram[i]) }
+        for i in elementHistogram.indices { elementHistogram[i].merge(other.elementHistogram[i]) }
+        top.merge(other.top)
+        for (t, o) in other.topByType {
+            if topByType[t] == nil { topByType[t] = TopKeys(limit: options.top) }
+            topByType[t]!.merge(o)
+        }
+        if options.byPrefix { prefixes.merge(other.prefixes) }
+    }
+
     private func expiryBucket(_ t: RedisTimestamp?) -> Int {
         guard let t else { return 0 }
         let left = t.milliseconds - options.referenceTime
@@ -201,6 +235,8 @@ public struct PrefixTree: Sendable {
     public private(set) var root: Node
     /// Kept nodes (unordered).
     public private(set) var nodes: [Node] = []
+    /// `nodes[i].hash`, apart, so that probing touches no node.
+    private var hashes: [UInt64] = []
     /// Open addressing: node index + 1, 0 for empty; capacity a power of two above twice `maxNodes`.
     private var slots: [Int32]
     /// Bytes a node's figure may be short by (0: exact).
@@ -259,7 +295,6 @@ public struct PrefixTree: Sendable {
     public mutating func add(_ k: KeyMemory) {
         root.tally.add(k.bytes)
         if k.bytes >= root.top.threshold { root.top.offer(k) }
-        if slots.isEmpty { slots = [Int32](repeating: 0, count: Self.capacity(maxNodes)) }
         var ends = scratchEnds
         k.key.bytes.withUnsafeBufferPointer { p in
             prefixEnds(p, into: &ends)
@@ -281,28 +316,65 @@ public struct PrefixTree: Sendable {
         if nodes.count > maxNodes { prune() }
     }
 
+    /// Adds the nodes of `other` (a tree of other keys with the same settings); prunes when full.
+    public mutating func merge(_ other: PrefixTree) {
+        root.tally.merge(other.root.tally)
+        root.top.merge(other.root.top)
+        for node in other.nodes {
+            node.prefix.bytes.withUnsafeBufferPointer { p in
+                let index = find(p, count: p.count, hash: node.hash)
+                if index >= 0 {
+                    nodes[index].tally.merge(node.tally)
+                    nodes[index].top.merge(node.top)
+                } else {
+                    insert(node, slot: -index - 1)
+                }
+            }
+            if nodes.count > maxNodes { prune() }
+        }
+        folded.merge(other.folded)
+        errorBound += other.errorBound
+        prunes += other.prunes
+    }
+
     static func capacity(_ maxNodes: Int) -> Int { MemoryModel.nextPowerOfTwo(maxNodes * 2 + 2) }
 
     /// The node's index, or −(free slot + 1).
-    @inline(__always) private func find(_ p: UnsafeBufferPointer<UInt8>, count: Int, hash: UInt64) -> Int {
+    @inline(__always) private mutating func find(_ p: UnsafeBufferPointer<UInt8>, count: Int, hash: UInt64) -> Int {
+        if slots.isEmpty { slots = [Int32](repeating: 0, count: 64) }
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
             let s = Int(slots[i])
             if s == 0 { return -i - 1 }
-            let node = nodes[s - 1]
-            if node.hash == hash && node.prefix.count == count
-                && node.prefix.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p.baseAddress!, count) == 0 })
-            {
-                return s - 1
-            }
+            if hashes[s - 1] == hash && sameBytes(s - 1, p, count) { return s - 1 }
             i = (i + 1) & mask
+        }
+    }
+
+    @inline(__always) private func sameBytes(_ index: Int, _ p: UnsafeBufferPointer<UInt8>, _ count: Int) -> Bool {
+        nodes.withUnsafeBufferPointer { all in
+            all[index].prefix.bytes.count == count
+                && all[index].prefix.bytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, p.baseAddress!, count) == 0 }
         }
     }
 
     private mutating func insert(_ node: Node, slot: Int) {
         nodes.append(node)
+        hashes.append(node.hash)
         slots[slot] = Int32(nodes.count)
+        if nodes.count * 2 > slots.count { rebuildSlots(capacity: slots.count * 2) }
+    }
+
+    /// Re-slots every node into a table of `capacity` slots (a power of two).
+    private mutating func rebuildSlots(capacity: Int) {
+        slots = [Int32](repeating: 0, count: capacity)
+        let mask = capacity - 1
+        for (n, node) in nodes.enumerated() {
+            var i = Int(truncatingIfNeeded: node.hash) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = Int32(n + 1)
+        }
     }
 
     /// Drops the smaller half of the nodes.
@@ -322,13 +394,8 @@ public struct PrefixTree: Sendable {
             }
         }
         nodes = kept
-        for i in slots.indices { slots[i] = 0 }
-        let mask = slots.count - 1
-        for (n, node) in nodes.enumerated() {
-            var i = Int(truncatingIfNeeded: node.hash) & mask
-            while slots[i] != 0 { i = (i + 1) & mask }
-            slots[i] = Int32(n + 1)
-        }
+        hashes = kept.map(\.hash)
+        rebuildSlots(capacity: slots.count)
         errorBound += threshold
         prunes += 1
     }
