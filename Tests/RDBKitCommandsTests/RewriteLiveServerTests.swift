@@ -20,6 +20,8 @@ struct LiveServerKind: Sendable, CustomStringConvertible {
     var executable: String?
     var environment: [String: String] = [:]
     var target: String
+    /// The server's own redis-check-rdb (or valkey-check-rdb).
+    var checkTool: String? = nil
 
     var isInstalled: Bool { executable.map { FileManager.default.isExecutableFile(atPath: $0) } ?? false }
     var description: String { name }
@@ -37,16 +39,21 @@ struct LiveServerKind: Sendable, CustomStringConvertible {
 
     /// Debian's redis-server on PATH (7.0 on these machines).
     static let redis70 = LiveServerKind(
-        name: "redis-server 7.0 (PATH)", executable: onPath("redis-server"), target: "redis-7.0")
+        name: "redis-server 7.0 (PATH)", executable: onPath("redis-server"), target: "redis-7.0",
+        checkTool: onPath("redis-check-rdb"))
     static let redis60 = LiveServerKind(
-        name: "redis 6.0.9", executable: "\(serversDirectory)/redis-6.0.9/redis-server", target: "redis-6.0")
+        name: "redis 6.0.9", executable: "\(serversDirectory)/redis-6.0.9/redis-server", target: "redis-6.0",
+        checkTool: "\(serversDirectory)/redis-6.0.9/redis-check-rdb")
     static let redis62 = LiveServerKind(
-        name: "redis 6.2", executable: "\(serversDirectory)/redis-6.2/redis-server", target: "redis-6.2")
+        name: "redis 6.2", executable: "\(serversDirectory)/redis-6.2/redis-server", target: "redis-6.2",
+        checkTool: "\(serversDirectory)/redis-6.2/redis-check-rdb")
     static let stack74 = LiveServerKind(
         name: "redis-stack 7.4", executable: "\(serversDirectory)/redis-stack-7.4/redis-server",
-        environment: ["LD_LIBRARY_PATH": "\(serversDirectory)/ssl11"], target: "redis-7.4")
+        environment: ["LD_LIBRARY_PATH": "\(serversDirectory)/ssl11"], target: "redis-7.4",
+        checkTool: "\(serversDirectory)/redis-stack-7.4/redis-check-rdb")
     static let valkey91 = LiveServerKind(
-        name: "valkey 9.1", executable: "\(serversDirectory)/valkey-9.1/valkey-server", target: "valkey-9.1")
+        name: "valkey 9.1", executable: "\(serversDirectory)/valkey-9.1/valkey-server", target: "valkey-9.1",
+        checkTool: "\(serversDirectory)/valkey-9.1/valkey-check-rdb")
 
     static func missing(_ k: LiveServerKind) -> Comment {
         "\(k.executable ?? k.name) is not installed (../shared/tools/setup_servers.sh)"
@@ -331,6 +338,7 @@ struct RewriteLiveServerTests {
         let written = tmp("written.rdb")
         let summary = try RDBRewriter.rewrite(inputs: [input], output: written, options: o)
         #expect(summary.keysWritten == source.keys.count)
+        try Self.passesCheckTool(kind, written)
 
         let dir = tmp("server")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -352,6 +360,27 @@ struct RewriteLiveServerTests {
             c.problems.isEmpty,
             "\(c.problems.count) differences after \(kind) loaded and saved:\n\(c.problems.prefix(10).joined(separator: "\n"))"
         )
+    }
+}
+
+extension RewriteLiveServerTests {
+    /// The target server's own check tool accepts the file (exit 0, "RDB looks OK").
+    static func passesCheckTool(_ kind: LiveServerKind, _ file: String) throws {
+        let tool = try #require(kind.checkTool, "\(kind) has no check tool")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = [file]
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in kind.environment { env[k] = v }
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(tool) rejects the file written for \(kind.target):\n\(output.suffix(600))")
+        #expect(output.contains("looks OK"), "\(tool): \(output.suffix(300))")
     }
 }
 
