@@ -6,6 +6,10 @@ import Musl
 import Darwin
 #endif
 
+#if canImport(Glibc)
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
+
 /// Keys and estimated bytes of a group.
 public struct MemoryTally: Sendable, Hashable {
     public var keys = 0
@@ -398,6 +402,10 @@ public struct PrefixTree: Sendable {
         rebuildSlots(capacity: slots.count)
         errorBound += threshold
         prunes += 1
+        #if canImport(Glibc)
+        // Hand the dropped nodes' memory back, so that churn does not pile up in the heap.
+        _ = glibcMallocTrim(0)
+        #endif
     }
 
     /// A node of the finished tree.
