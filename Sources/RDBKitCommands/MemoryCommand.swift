@@ -31,7 +31,17 @@ struct MemoryCommand: ParsableCommand {
               rdbkit memory --format html -o report.html dump.rdb
               rdbkit memory --match 'session:*' --min-size 10240 --format jsonl dump.rdb
               rdbkit memory --server valkey-9 --allocator libc dump.rdb
-              rdbkit memory --allocator jemalloc-system dump.rdb   # Debian/Ubuntu redis-server
+              rdbkit memory --allocator jemalloc-system dump.rdb   # Debian's redis-server
+
+            EXIT STATUS:
+              0   done
+              2   the file is corrupt (or its CRC64 does not match)
+              3   the file is truncated
+              4   a version, type or opcode this rdbkit does not support
+              5   a size over --max-blob
+              64  usage error
+              66  the input cannot be opened
+              74  I/O error (the -o file is left untouched)
             """
     )
 
@@ -57,7 +67,7 @@ struct MemoryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Prefix separator (repeatable; default ':').", valueName: "text"))
     var separator: [String] = []
 
-    @Option(help: ArgumentHelp("Prefix levels (default 4).", valueName: "n"))
+    @Option(help: ArgumentHelp("Prefix levels.", valueName: "n"))
     var depth: Int = 4
 
     @Option(name: .customLong("max-prefixes"), help: ArgumentHelp("Most prefix nodes kept before the smallest are folded.", valueName: "n"))
@@ -78,7 +88,7 @@ struct MemoryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Key text in csv and tables: utf8-or-base64 or base64 (JSON, as rdbkit json).", valueName: "policy"))
     var bytes: String = JSONBytesPolicy.utf8OrBase64.rawValue
 
-    @Option(help: ArgumentHelp("csv/jsonl rows: 2 reads a large file (64 MiB or more) on two cores, 1 never (default: auto).", valueName: "n"))
+    @Option(help: ArgumentHelp("2 reads a large file (64 MiB or more) on two cores, 1 never (default: auto); the output is the same.", valueName: "n"))
     var threads: Int?
 
     @Option(name: .customLong("segment-size"), help: ArgumentHelp("With 2 threads: bytes of the file per work unit.", valueName: "bytes"))
