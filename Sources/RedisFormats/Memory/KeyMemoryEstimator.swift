@@ -63,6 +63,11 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
     private var stringIsInteger = false
     private var kind: RedisValueKind = .string
     private var streamPayload = 0
+    /// Stream listpacks: their raw sizes' sum and the last one's (the tail keeps its preallocation).
+    private var streamListpacks = 0
+    private var streamListpackBytes = 0
+    private var streamLastListpack = 0
+    private var streamConsumerPending = 0
     private var streamGroups = 0
     private var streamPending = 0
     private var streamConsumers = 0
@@ -104,6 +109,10 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
         stringLength = 0
         stringIsInteger = false
         streamPayload = 0
+        streamListpacks = 0
+        streamListpackBytes = 0
+        streamLastListpack = 0
+        streamConsumerPending = 0
         streamGroups = 0
         streamPending = 0
         streamConsumers = 0
@@ -151,6 +160,12 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
     }
 
     public func visitEncodedBlob(_ blob: RDBEncodedBlob) {
+        if kind == .stream {
+            streamListpacks += 1
+            streamListpackBytes += model.streamListpack(blob.byteCount)
+            streamLastListpack = blob.byteCount
+            return
+        }
         blobs += 1
         if blob.isQuicklistNode {
             quicklistNodes += 1
@@ -175,7 +190,10 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
             streamGroups += 1
             streamPending += g.pending.count
             streamConsumers += g.consumers.count
-            for c in g.consumers { streamConsumerNames += c.name.count }
+            for c in g.consumers {
+                streamConsumerNames += c.name.count
+                streamConsumerPending += c.pending.count
+            }
         case .module(let m):
             moduleName = m.type.name
             moduleBytes = m.raw.count
@@ -243,8 +261,9 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
             }
         case .stream:
             (type, encoding, valueBytes) = ("stream", "stream", model.streamSize(
-                key: key, entries: elements, payload: streamPayload, groups: streamGroups, pending: streamPending,
-                consumers: streamConsumers, consumerNames: streamConsumerNames))
+                key: key, listpacks: streamListpacks, listpackBytes: streamListpackBytes, lastListpack: streamLastListpack,
+                groups: streamGroups, pending: streamPending, consumers: streamConsumers,
+                consumerNames: streamConsumerNames, consumerPending: streamConsumerPending))
         case .module:
             rough = true
             (type, encoding, valueBytes) = (moduleName ?? "module", "raw", model.object(key) + moduleBytes)

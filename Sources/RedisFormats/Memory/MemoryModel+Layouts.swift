@@ -205,15 +205,45 @@ extension MemoryModel {
     /// The listpackEx wrapper of a hash with field TTLs (Redis 7.4+).
     var listpackExStruct: Int { 32 }
 
-    // MARK: Streams (rough: MEMORY USAGE itself guesses the radix tree)
+    // MARK: Streams (MEMORY USAGE itself guesses the radix trees: 244 bytes per node)
 
-    func streamSize(key: KeyShape, entries: Int, payload: Int, groups: Int, pending: Int, consumers: Int, consumerNames: Int) -> Int {
-        // Entries packed about 100 per listpack of ~payload bytes; 244 bytes per radix tree node.
-        let listpacks = max(1, (entries + 99) / 100)
-        let lpBytes = payload + entries * 4 + listpacks * 7
-        var size = object(key) + (isSixEra ? 40 : 80) + 16 * listpacks + 244 * (listpacks + 1) + alloc(max(lpBytes, 4096))
-        size += groups * ((isSixEra ? 32 : 40) + 244) + pending * (16 + 244 / 4 + 24)
-        size += consumers * (server == .redis7_0 || isSixEra ? 24 : 32) + consumerNames + consumers * 244
+    /// A stream listpack as counted (exact bytes before 6.2, the allocation after).
+    func streamListpack(_ n: Int) -> Int {
+        server == .redis5 || server == .redis6_0 ? n : alloc(n)
+    }
+
+    /// Radix tree nodes for `n` keys: about two per key (the server's trees share prefixes of
+    /// big-endian IDs); an empty tree has one.
+    static func raxNodes(_ n: Int) -> Int { n == 0 ? 1 : 2 * n + 2 }
+
+    /// Redis's `streamRadixTreeMemoryUsage`: 16 bytes per key plus 244 per node.
+    private static func raxUsage(_ n: Int) -> Int { 16 * n + 244 * raxNodes(n) }
+
+    /// Valkey's real radix tree allocations (approximate).
+    private func valkeyRax(_ n: Int) -> Int {
+        alloc(32) + (n == 0 ? alloc(8) : Self.raxNodes(n) * alloc(32))
+    }
+
+    func streamSize(
+        key: KeyShape, listpacks: Int, listpackBytes: Int, lastListpack: Int, groups: Int, pending: Int,
+        consumers: Int, consumerNames: Int, consumerPending: Int
+    ) -> Int {
+        // XADD allocates each node's listpack at 4 KiB and shrinks a node only when the next one starts.
+        var nodes = listpackBytes
+        if listpacks > 0 && server != .redis5 && server != .redis6_0 && lastListpack < 4096 {
+            nodes += alloc(4096) - alloc(lastListpack)
+        }
+        if embedsKeys {
+            return object(key) + 96 + valkeyRax(listpacks) + nodes + groups * 40 + valkeyRax(pending) * min(groups, 1)
+                + 24 * pending + consumers * 32 + consumerNames + consumers * valkeyRax(0) + 32 * consumerPending
+        }
+        let header = server == .redis5 || server == .redis6_0 ? 16 : 16 + (isSixEra ? 40 : 80)
+        let group = isSixEra ? 32 : 40
+        let consumer = isSixEra || server == .redis7_0 ? 24 : 32
+        var size = header + Self.raxUsage(listpacks) + nodes
+        size += groups * (group + 244) + 16 * pending + 244 * (pending == 0 ? 0 : Self.raxNodes(pending) - 1) + 24 * pending
+        size += consumers * (consumer + 244) + consumerNames + 16 * consumerPending
+            + 244 * (consumerPending == 0 ? 0 : 2 * consumerPending + 1)
         return size
     }
 }

@@ -31,6 +31,7 @@ extension RDBReader {
         let keep = mode == .materialize
         let deep = self.deep
         try window.withString(maximumLength: maxLen, scratch: scratch) { (blob) throws(BlobFailure) in
+            if keep { sink.encodedBlob(RDBEncodedBlob(kind: .listpack, byteCount: blob.count)) }
             var it = try unsafe ListpackIterator(blob, deep: deep)
             guard let first = try it.next() else { throw BlobFailure(message: "empty listpack inside stream", position: 0) }
             guard let liveCount = first.integerValue else {
