@@ -190,19 +190,7 @@ struct MemoryCommand: ParsableCommand {
                         options.referenceTime = ctime.map { $0 * 1000 } ?? Int64(Date().timeIntervalSince1970 * 1000)
                         if !perKey { analysis = MemoryAnalysis(options: options) }
                     }
-                    var decided = filter.matches(h)
-                    var estimate: KeyMemory?
-                    if decided == nil {
-                        // A module type name filter: the type is known once the value is read.
-                        let k = try estimator!.estimate(h, reader: reader)
-                        decided = filter.types?.contains(k.type) ?? true
-                        estimate = k
-                    }
-                    guard decided == true else {
-                        if estimate == nil { try reader.skipValue() }
-                        continue
-                    }
-                    let k = try estimate ?? estimator!.estimate(h, reader: reader)
+                    guard let k = try estimator!.estimate(h, reader: reader, ifKeptBy: filter) else { continue }
                     keys += 1
                     progress.update(bytes: reader.offset, keys: keys)
                     guard k.bytes >= minSize else { continue }
@@ -293,18 +281,7 @@ struct MemoryCommand: ParsableCommand {
             var keys = 0
             while end.map({ reader.offset < $0 }) ?? true, let record = try reader.next() {
                 guard case .key(let h) = record else { continue }
-                var decided = filter.matches(h)
-                var estimate: KeyMemory?
-                if decided == nil {
-                    let k = try estimator.estimate(h, reader: reader)
-                    decided = filter.types?.contains(k.type) ?? true
-                    estimate = k
-                }
-                guard decided == true else {
-                    if estimate == nil { try reader.skipValue() }
-                    continue
-                }
-                let k = try estimate ?? estimator.estimate(h, reader: reader)
+                guard let k = try estimator.estimate(h, reader: reader, ifKeptBy: filter) else { continue }
                 keys += 1
                 if k.bytes >= minSize {
                     local.add(k)
@@ -350,18 +327,7 @@ struct MemoryCommand: ParsableCommand {
             var written = 0
             while end.map({ reader.offset < $0 }) ?? true, let record = try reader.next() {
                 guard case .key(let h) = record else { continue }
-                var decided = filter.matches(h)
-                var estimate: KeyMemory?
-                if decided == nil {
-                    let k = try estimator.estimate(h, reader: reader)
-                    decided = filter.types?.contains(k.type) ?? true
-                    estimate = k
-                }
-                guard decided == true else {
-                    if estimate == nil { try reader.skipValue() }
-                    continue
-                }
-                let k = try estimate ?? estimator.estimate(h, reader: reader)
+                guard let k = try estimator.estimate(h, reader: reader, ifKeptBy: filter) else { continue }
                 guard k.bytes >= minSize else { continue }
                 Self.appendRow(k, jsonl: jsonl, policy: policy, emitter: e, to: &buffer)
                 written += 1

@@ -95,6 +95,22 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
         return finish(header)
     }
 
+    /// The estimate of the key `header` announced when `filter` keeps it; otherwise the value is
+    /// skipped and the result is nil. A module type name in the filter is decided once the value is read.
+    /// - Throws: ``RDBError`` from the reader.
+    public func estimate(_ header: RDBKeyHeader, reader: RDBReader, ifKeptBy filter: RDBKeyFilter) throws -> KeyMemory? {
+        switch filter.matches(header) {
+        case true?:
+            return try estimate(header, reader: reader)
+        case false?:
+            try reader.skipValue()
+            return nil
+        case nil:
+            let k = try estimate(header, reader: reader)
+            return filter.types?.contains(k.type) ?? true ? k : nil
+        }
+    }
+
     private func reset(kind: RedisValueKind) {
         self.kind = kind
         elements = 0
