@@ -130,3 +130,16 @@ struct MemoryCalibrationTests {
         }
     }
 }
+
+@Suite("Allocator size classes")
+struct MemoryAllocatorTests {
+    @Test("jemalloc with Redis's 8-byte quantum, a distribution's 16-byte quantum, and glibc")
+    func sizeClasses() {
+        let bundled: [(Int, Int)] = [(1, 8), (8, 8), (9, 16), (17, 24), (24, 24), (33, 40), (64, 64), (65, 80), (129, 160), (4097, 5120), (16385, 20480)]
+        for (n, usable) in bundled { #expect(MemoryAllocator.jemalloc.usableSize(n) == usable, "jemalloc \(n)") }
+        let system: [(Int, Int)] = [(1, 8), (9, 16), (17, 32), (33, 48), (49, 64), (65, 80), (129, 160), (257, 320)]
+        for (n, usable) in system { #expect(MemoryAllocator.jemallocSystem.usableSize(n) == usable, "jemalloc-system \(n)") }
+        let glibc: [(Int, Int)] = [(0, 24), (1, 24), (24, 24), (25, 40), (40, 40), (41, 56), (200_000, 200_688)]
+        for (n, usable) in glibc { #expect(MemoryAllocator.libc.usableSize(n) == usable, "libc \(n)") }
+    }
+}
