@@ -85,6 +85,9 @@ struct MemoryCommand: ParsableCommand {
     @Flag(name: .customLong("cluster-mode"), help: "The server ran with cluster-enabled yes (Redis 7.0 and 7.2 keep 16 more bytes per key).")
     var clusterMode = false
 
+    @Option(name: .customLong("list-compress-depth"), help: ArgumentHelp("The server's list-compress-depth: inner quicklist nodes are held compressed (not recorded in the file).", valueName: "n"))
+    var listCompressDepth: Int = 0
+
     @Option(help: ArgumentHelp("Key text in csv and tables: utf8-or-base64 or base64 (JSON, as rdbkit json).", valueName: "policy"))
     var bytes: String = JSONBytesPolicy.utf8OrBase64.rawValue
 
@@ -110,6 +113,7 @@ struct MemoryCommand: ParsableCommand {
         guard depth >= 1 else { throw ValidationError("--depth must be at least 1") }
         guard maxPrefixes >= 16 else { throw ValidationError("--max-prefixes must be at least 16") }
         guard minSize >= 0 else { throw ValidationError("--min-size must not be negative") }
+        guard listCompressDepth >= 0 else { throw ValidationError("--list-compress-depth must not be negative") }
         guard JSONBytesPolicy(rawValue: bytes) != nil else { throw ValidationError("--bytes must be utf8-or-base64 or base64") }
         if separator.contains(where: \.isEmpty) { throw ValidationError("--separator must not be empty") }
         if format == .html && output == nil && Terminal.stdoutIsTTY {
@@ -354,6 +358,7 @@ struct MemoryCommand: ParsableCommand {
                 valkeyVersion: valkeyVersion ?? (dialect == .valkey ? redisVersion ?? "9.0.0" : nil), allocator: alloc)
         }
         model.clusterMode = clusterMode
+        model.listCompressDepth = listCompressDepth
         return model
     }
 

@@ -124,6 +124,29 @@ struct MemoryCommandTests {
         }
     }
 
+    @Test("--list-compress-depth: a list the server held compressed (depth 1) is estimated within 1 %", arguments: [
+        ("redis-6.0.9", "jemalloc"), ("redis-6.2", "libc"), ("redis-7.0.15", "jemalloc-system"),
+        ("redis-stack-7.4", "jemalloc"), ("valkey-9.1", "libc"),
+    ])
+    func listCompressDepth(_ server: String, _ allocator: String) throws {
+        let rdb = Corpus.fixture("\(server)/rdb/all-types.rdb")
+        let truth = try Self.usage(rdb).first { $0.key.hasPrefix("0\u{0}list-compressed:") }
+        let expected = try #require(truth?.value)
+        func estimate(_ depth: Int) throws -> Int {
+            let r = try CLITests.rdbkit([
+                "memory", "--format", "jsonl", "--allocator", allocator, "--list-compress-depth", "\(depth)",
+                "--match", "list-compressed:*", rdb,
+            ])
+            #expect(r.status == 0, "\(r.stderr)")
+            let line = try #require(r.lines.first)
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return try #require(o["bytes"] as? Int)
+        }
+        let compressed = try estimate(1)
+        #expect(abs(compressed - expected) * 100 <= expected, "\(server): \(compressed) vs MEMORY USAGE \(expected)")
+        #expect(try estimate(0) > 2 * expected, "without the option the nodes count uncompressed")
+    }
+
     @Test("Table report: sections, biggest keys and prefixes")
     func table() throws {
         let r = try CLITests.rdbkit(["memory", "--format", "table", "--by-prefix", "--top", "3", Self.allTypes])

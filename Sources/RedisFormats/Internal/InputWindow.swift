@@ -6,6 +6,8 @@
 /// - A *pin* keeps bytes from a mark onwards in the buffer (to capture raw value bytes).
 /// - When checksumming, every byte that leaves the buffer is folded into a CRC64 first.
 final class InputWindow {
+    /// While `withString` lends an LZF string's decoded bytes: its compressed length; nil otherwise.
+    var lendingLZFLength: Int?
     @exclusivity(unchecked)
     private var storage: UnsafeMutableRawBufferPointer
     /// Index of the next unread byte in `storage`.

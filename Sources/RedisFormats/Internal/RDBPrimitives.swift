@@ -177,6 +177,8 @@ extension InputWindow {
             guard case .success(true) = r else {
                 throw .corrupt("invalid LZF data (expected \(ulen) bytes from \(clen))", at: start)
             }
+            lendingLZFLength = clen
+            defer { lendingLZFLength = nil }
             do { result = .success(try unsafe body(UnsafeRawBufferPointer(out))) } catch { result = .failure(error) }
         }
         switch result {

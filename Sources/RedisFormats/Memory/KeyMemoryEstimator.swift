@@ -56,6 +56,11 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
     private var blobs = 0
     private var blobBytes = 0
     private var quicklistNodes = 0
+    /// With a list-compress-depth: bytes saved by the nodes past the head that are stored compressed,
+    /// and the savings of the last `depth` of them (the tail, held uncompressed).
+    private var compressionSavings = 0
+    private var tailSavings: [Int] = []
+    private var tailNext = 0
     private var plainNodes = 0
     private var fieldTTLs = 0
     private var allIntegers = true
@@ -119,6 +124,9 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
         blobs = 0
         blobBytes = 0
         quicklistNodes = 0
+        compressionSavings = 0
+        tailSavings.removeAll(keepingCapacity: true)
+        tailNext = 0
         plainNodes = 0
         fieldTTLs = 0
         allIntegers = true
@@ -190,6 +198,21 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
                 blobBytes += model.alloc(blob.byteCount)
                 return
             }
+            let depth = model.listCompressDepth
+            if depth > 0 && quicklistNodes > depth {
+                // Redis compresses nodes of 48 bytes or more; the file holds them compressed when it did.
+                var saving = 0
+                if let c = blob.compressedByteCount, blob.byteCount >= 48 {
+                    saving = max(0, model.blob(blob.byteCount) - model.compressedNode(c))
+                }
+                compressionSavings += saving
+                if tailSavings.count < depth {
+                    tailSavings.append(saving)
+                } else {
+                    tailSavings[tailNext] = saving
+                    tailNext = (tailNext + 1) % depth
+                }
+            }
         }
         blobBytes += model.blob(blob.byteCount)
     }
@@ -242,7 +265,8 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
             if asListpack {
                 (type, encoding, valueBytes) = ("list", "listpack", model.object(key) + blobBytes)
             } else if blobs > 0 {
-                (type, encoding, valueBytes) = ("list", "quicklist", model.quicklistSize(key: key, nodes: quicklistNodes, nodeBytes: blobBytes))
+                let saved = compressionSavings - tailSavings.reduce(0, +)
+                (type, encoding, valueBytes) = ("list", "quicklist", model.quicklistSize(key: key, nodes: quicklistNodes, nodeBytes: blobBytes - saved))
             } else {
                 // A linked list (RDB type 1) is loaded as a quicklist: nodes of up to 8 KiB listpacks.
                 let nodes = max(1, (items + 8191) / 8192)

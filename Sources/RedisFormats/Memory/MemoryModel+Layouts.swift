@@ -81,6 +81,11 @@ extension MemoryModel {
         object(key) + 40 + nodes * quicklistNode + nodeBytes
     }
 
+    /// A quicklist node held LZF-compressed: `quicklistLZF` {sz, data} (6.x counts its data only).
+    func compressedNode(_ compressed: Int) -> Int {
+        isSixEra ? compressed : alloc(4 + compressed)
+    }
+
     // MARK: Dict and hashtable tables
 
     /// Buckets of a dict (Redis) after the inserts the creating commands make: both tables while an

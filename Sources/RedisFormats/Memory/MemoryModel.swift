@@ -65,11 +65,15 @@ public struct MemoryModel: Sendable, Hashable {
     /// The server ran with `cluster-enabled yes`: Redis 7.0 and 7.2 then keep 16 bytes of slot
     /// metadata in every keyspace entry (`clusterDictEntryMetadata`).
     public var clusterMode: Bool
+    /// The server's `list-compress-depth`: quicklist nodes this far from both ends are held
+    /// LZF-compressed in memory (0: none). Not recorded in the file.
+    public var listCompressDepth: Int
 
-    public init(server: Server, allocator: MemoryAllocator, clusterMode: Bool = false) {
+    public init(server: Server, allocator: MemoryAllocator, clusterMode: Bool = false, listCompressDepth: Int = 0) {
         self.server = server
         self.allocator = allocator
         self.clusterMode = clusterMode
+        self.listCompressDepth = max(0, listCompressDepth)
     }
 
     /// The model for a file's aux fields: `valkey-ver` or `redis-ver` give the family; the allocator is

@@ -361,7 +361,11 @@ extension RDBReader {
         let deep = self.deep
         try window.withString(maximumLength: maxLen, scratch: scratch) { (blob) throws(BlobFailure) in
             guard blob.count > 0 else { throw BlobFailure(message: "empty quicklist node", position: 0) }
-            if keep { sink.encodedBlob(RDBEncodedBlob(kind: v2 ? .listpack : .ziplist, byteCount: blob.count, isQuicklistNode: true)) }
+            if keep {
+                sink.encodedBlob(RDBEncodedBlob(
+                    kind: v2 ? .listpack : .ziplist, byteCount: blob.count, isQuicklistNode: true,
+                    compressedByteCount: window.lendingLZFLength))
+            }
             if v2 {
                 var it = try unsafe ListpackIterator(blob, deep: deep)
                 while let v = try it.next() { if keep { sink.member(v) } }

@@ -50,11 +50,14 @@ public struct RDBEncodedBlob: Sendable, Hashable {
     public var byteCount: Int
     /// Whether it is one node of a quicklist.
     public var isQuicklistNode: Bool
+    /// Its LZF-compressed size in the file, when it is stored compressed.
+    public var compressedByteCount: Int?
 
-    public init(kind: Kind, byteCount: Int, isQuicklistNode: Bool = false) {
+    public init(kind: Kind, byteCount: Int, isQuicklistNode: Bool = false, compressedByteCount: Int? = nil) {
         self.kind = kind
         self.byteCount = byteCount
         self.isQuicklistNode = isQuicklistNode
+        self.compressedByteCount = compressedByteCount
     }
 }
 
