@@ -188,7 +188,8 @@ final class LiveConnection {
         var description: String
     }
 
-    private let fd: Int32
+    /// -1 once closed: a throwing init still runs deinit, which must not close a reused descriptor.
+    private var fd: Int32
     private var buffer: [UInt8] = []
     private var position = 0
 
@@ -206,13 +207,14 @@ final class LiveConnection {
         }
         guard r == 0 else {
             close(fd)
+            fd = -1
             throw Failure(description: "connect() to 127.0.0.1:\(port) failed")
         }
         var tv = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func call(_ args: [String]) throws -> Reply { try call(args.map { RedisBytes($0) }) }
 

@@ -119,7 +119,8 @@ final class RESPClient {
         var description: String
     }
 
-    private let fd: Int32
+    /// -1 once closed: a throwing init still runs deinit, which must not close a reused descriptor.
+    private var fd: Int32
     private var buffer: [UInt8] = []
     private var position = 0
 
@@ -135,13 +136,14 @@ final class RESPClient {
         }
         guard r == 0 else {
             close(fd)
+            fd = -1
             throw ClientError(description: "connect() to 127.0.0.1:\(port) failed")
         }
         var tv = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func call(_ args: [String]) throws -> Reply { try call(args.map { Array($0.utf8) }) }
 

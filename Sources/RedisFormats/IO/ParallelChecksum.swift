@@ -16,7 +16,7 @@ import Synchronization
 final class ParallelChecksum: @unchecked Sendable {
     static let blockSize = 1 << 20
 
-    private let fd: Int32
+    private var fd: Int32
     private let size: Int64
     /// CRC of the first `k * blockSize` bytes at index k (index 0 = 0).
     private let state = Mutex<State>(State())
@@ -44,13 +44,14 @@ final class ParallelChecksum: @unchecked Sendable {
         if rc != 0 {
             box.release()
             close(d)
+            fd = -1  // deinit runs after a failed init once every property is set: no second close
             return nil
         }
         thread = t
     }
 
     deinit {
-        close(fd)
+        if fd >= 0 { close(fd) }
     }
 
     /// Stops the thread (when the reader fails or is abandoned) and waits for it.
