@@ -170,9 +170,7 @@ struct MemoryCommand: ParsableCommand {
             let reader = try RDBReader(path: file, options: readerOptions.readerOptions())
             let progress = Progress(label: "memory", total: FileInfo.size(of: file))
             defer { progress.finish() }
-            var redisVersion: String?
-            var valkeyVersion: String?
-            var ctime: Int64?
+            var facts = FileFacts()
             var estimator: KeyMemoryEstimator?
             var analysis: MemoryAnalysis?
             var keys = 0
@@ -181,17 +179,11 @@ struct MemoryCommand: ParsableCommand {
             while let record = try reader.next() {
                 switch record {
                 case .aux(let k, let v):
-                    switch k.utf8String {
-                    case "redis-ver": redisVersion = v.utf8String
-                    case "valkey-ver": valkeyVersion = v.utf8String
-                    case "ctime": ctime = v.int64Value
-                    default: break
-                    }
+                    facts.note(k, v)
                 case .key(let h):
                     if estimator == nil {
-                        let model = selectModel(redisVersion: redisVersion, valkeyVersion: valkeyVersion, dialect: reader.header.dialect)
-                        estimator = KeyMemoryEstimator(model: model)
-                        options.referenceTime = ctime.map { $0 * 1000 } ?? Int64(Date().timeIntervalSince1970 * 1000)
+                        estimator = KeyMemoryEstimator(model: selectModel(facts, dialect: reader.header.dialect))
+                        options.referenceTime = facts.referenceTime
                         if !perKey { analysis = MemoryAnalysis(options: options) }
                     }
                     guard let k = try estimator!.estimate(h, reader: reader, ifKeptBy: filter) else { continue }
@@ -209,7 +201,7 @@ struct MemoryCommand: ParsableCommand {
                     break
                 }
             }
-            let model = estimator?.model ?? selectModel(redisVersion: redisVersion, valkeyVersion: valkeyVersion, dialect: reader.header.dialect)
+            let model = estimator?.model ?? selectModel(facts, dialect: reader.header.dialect)
             if let perKeyTop {
                 for k in perKeyTop.sorted { writeRow(k, to: out, emitter: row, jsonl: jsonl, policy: policy) }
             }
@@ -239,37 +231,27 @@ struct MemoryCommand: ParsableCommand {
         }
     }
 
-    /// The aux fields before the first key: versions, snapshot time, dialect.
-    private func readHead() throws -> (redis: String?, valkey: String?, ctime: Int64?, dialect: RDBDialect) {
+    /// The aux fields before the first key, and the dialect (a second pass over a regular file).
+    private func readHead() throws -> (facts: FileFacts, dialect: RDBDialect) {
         let head = try RDBReader(path: file, options: readerOptions.readerOptions())
-        var redisVersion: String?
-        var valkeyVersion: String?
-        var ctime: Int64?
+        var facts = FileFacts()
         scan: while let record = try head.next() {
             switch record {
-            case .aux(let k, let v):
-                switch k.utf8String {
-                case "redis-ver": redisVersion = v.utf8String
-                case "valkey-ver": valkeyVersion = v.utf8String
-                case "ctime": ctime = v.int64Value
-                default: break
-                }
-            case .key, .end:
-                break scan
-            default:
-                break
+            case .aux(let k, let v): facts.note(k, v)
+            case .key, .end: break scan
+            default: break
             }
         }
-        return (redisVersion, valkeyVersion, ctime, head.header.dialect)
+        return (facts, head.header.dialect)
     }
 
     /// The report's analysis on two cores: each segment is analysed apart, and the parts are merged
     /// in file order (so the result does not depend on thread timing).
     private func analyseParallel(options: MemoryAnalysis.Options, filter: RDBKeyFilter, minSize: Int, size: Int64) throws -> (MemoryAnalysis, MemoryModel) {
         let head = try readHead()
-        let model = selectModel(redisVersion: head.redis, valkeyVersion: head.valkey, dialect: head.dialect)
+        let model = selectModel(head.facts, dialect: head.dialect)
         var options = options
-        options.referenceTime = head.ctime.map { $0 * 1000 } ?? Int64(Date().timeIntervalSince1970 * 1000)
+        options.referenceTime = head.facts.referenceTime
         let merger = AnalysisMerger(global: MemoryAnalysis(options: options))
         let progress = Progress(label: "memory", total: size)
         defer { progress.finish() }
@@ -303,22 +285,8 @@ struct MemoryCommand: ParsableCommand {
 
     /// Per-key rows on two cores, in file order (the same bytes as one reader writes).
     private func runParallel(out: MemoryOutput, filter: RDBKeyFilter, jsonl: Bool, policy: JSONBytesPolicy, minSize: Int, size: Int64) throws {
-        // The model comes from the aux fields before the first key.
-        let head = try RDBReader(path: file, options: readerOptions.readerOptions())
-        var redisVersion: String?
-        var valkeyVersion: String?
-        scan: while let record = try head.next() {
-            switch record {
-            case .aux(let k, let v):
-                if k.utf8String == "redis-ver" { redisVersion = v.utf8String }
-                if k.utf8String == "valkey-ver" { valkeyVersion = v.utf8String }
-            case .key, .end:
-                break scan
-            default:
-                break
-            }
-        }
-        let model = selectModel(redisVersion: redisVersion, valkeyVersion: valkeyVersion, dialect: head.header.dialect)
+        let head = try readHead()
+        let model = selectModel(head.facts, dialect: head.dialect)
         if format == .csv { out.write(Array("database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry\n".utf8)) }
         let progress = Progress(label: "memory", total: size)
         defer { progress.finish() }
@@ -347,7 +315,9 @@ struct MemoryCommand: ParsableCommand {
         _ = try job.run()
     }
 
-    private func selectModel(redisVersion: String?, valkeyVersion: String?, dialect: RDBDialect) -> MemoryModel {
+    private func selectModel(_ facts: FileFacts, dialect: RDBDialect) -> MemoryModel {
+        let redisVersion = facts.redisVersion
+        let valkeyVersion = facts.valkeyVersion
         let alloc = allocator.flatMap(MemoryAllocator.init(rawValue:))
         var model: MemoryModel
         if let server, let s = MemoryModel.Server(rawValue: server) {
@@ -485,7 +455,8 @@ final class MemoryOutput: JSONByteSink, @unchecked Sendable {
         try file?.commit()
     }
 
-    /// Drops the temporary file (the target stays as it was).
+    /// Drops what is buffered; an unfinished `-o` file is removed when it is released, the target
+    /// staying as it was.
     func abandon() {
         buffer.removeAll()
     }
@@ -520,7 +491,8 @@ enum CSVText {
         out += Array(field(key, policy: policy).utf8)
     }
 
-    /// ``isoTime(milliseconds:)`` as bytes (days from the civil calendar, no formatter).
+    /// Like Python's `datetime.isoformat()` of the UTC time: `2024-05-01T12:00:00.123000`, no
+    /// fraction when the milliseconds are 0 (days from the civil calendar, no formatter).
     static func appendISOTime(milliseconds ms: Int64, to out: inout [UInt8]) {
         let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let millis = ms - seconds * 1000
@@ -581,19 +553,24 @@ enum CSVText {
         return "\"" + key.escapedDescription.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    /// Like Python's `datetime.isoformat()` of the UTC time: `2024-05-01T12:00:00.123000`, no
-    /// fraction when the milliseconds are 0.
-    static func isoTime(milliseconds ms: Int64) -> String {
-        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
-        let millis = ms - seconds * 1000
-        var t = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        var s = String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
-        if millis != 0 { s += String(format: ".%03d000", Int(millis)) }
-        return s
-    }
 }
 
+
+/// What the aux fields tell the memory model: versions and snapshot time.
+struct FileFacts {
+    var redisVersion: String?
+    var valkeyVersion: String?
+    var ctime: Int64?
+
+    mutating func note(_ key: RedisBytes, _ value: RedisBytes) {
+        switch key.utf8String {
+        case "redis-ver": redisVersion = value.utf8String
+        case "valkey-ver": valkeyVersion = value.utf8String
+        case "ctime": ctime = value.int64Value
+        default: break
+        }
+    }
+
+    /// The expiry histogram's "now": the snapshot time, else the current time (ms).
+    var referenceTime: Int64 { ctime.map { $0 * 1000 } ?? Int64(Date().timeIntervalSince1970 * 1000) }
+}

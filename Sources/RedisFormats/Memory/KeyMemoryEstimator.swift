@@ -149,13 +149,13 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
 
     public func visitString(_ bytes: RawSpan) {
         stringLength = bytes.byteCount
-        stringIsInteger = bytes.byteCount <= 20 && Self.isCanonicalInteger(bytes)
+        stringIsInteger = Self.isCanonicalInteger(bytes)
     }
 
     public func visitMember(_ bytes: RawSpan) {
         note(bytes.byteCount)
         if blobs == 0 {
-            if allIntegers && !(bytes.byteCount <= 20 && Self.isCanonicalInteger(bytes)) { allIntegers = false }
+            if allIntegers && !Self.isCanonicalInteger(bytes) { allIntegers = false }
             if kind == .set {
                 elementBytes += Double(model.setMember(bytes.byteCount))
             } else {
@@ -165,7 +165,7 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
     }
 
     public func visitMember(integer: Int64) {
-        let n = Self.decimalLength(integer)
+        let n = ShapeSink.length(.int(integer))
         note(n)
         if blobs == 0 { elementBytes += Double(kind == .set ? model.setMember(n) : n + 2) }
     }
@@ -319,39 +319,8 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
     }
     // MARK: Helpers
 
-    /// Whether `s` is the canonical decimal text of a 64-bit integer (what `string2ll` accepts and round-trips).
-    static func isCanonicalInteger(_ s: RawSpan) -> Bool {
-        let n = s.byteCount
-        guard n > 0 else { return false }
-        var i = 0
-        var negative = false
-        if s.unsafeLoad(fromByteOffset: 0, as: UInt8.self) == UInt8(ascii: "-") {
-            negative = true
-            i = 1
-            guard n > 1 else { return false }
-        }
-        let first = s.unsafeLoad(fromByteOffset: i, as: UInt8.self)
-        if first == UInt8(ascii: "0") { return n == 1 }
-        var magnitude: UInt64 = 0
-        while i < n {
-            let c = s.unsafeLoad(fromByteOffset: i, as: UInt8.self)
-            guard c >= 48 && c <= 57 else { return false }
-            let (m1, o1) = magnitude.multipliedReportingOverflow(by: 10)
-            let (m2, o2) = m1.addingReportingOverflow(UInt64(c - 48))
-            if o1 || o2 { return false }
-            magnitude = m2
-            i += 1
-        }
-        return negative ? magnitude <= UInt64(Int64.max) + 1 : magnitude <= UInt64(Int64.max)
-    }
-
-    static func decimalLength(_ v: Int64) -> Int {
-        var n = v < 0 ? 2 : 1
-        var m = v.magnitude
-        while m >= 10 {
-            m /= 10
-            n += 1
-        }
-        return n
+    /// Whether `s` is text the server stores as an `int` object (`string2ll` rules, at most 20 bytes).
+    @inline(__always) static func isCanonicalInteger(_ s: RawSpan) -> Bool {
+        s.byteCount <= 20 && s.withUnsafeBytes { RedisInteger.parse($0) != nil }
     }
 }

@@ -41,7 +41,6 @@ public struct MemoryModel: Sendable, Hashable {
             }
         }
 
-        var isValkey: Bool { self == .valkey7_2 || self == .valkey8 || self == .valkey9 }
 
         /// Whether small lists are a bare listpack (Redis 7.2+, Valkey).
         var hasListpackLists: Bool {
