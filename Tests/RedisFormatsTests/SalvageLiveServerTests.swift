@@ -14,219 +14,30 @@ import Darwin
 // plan dropped into another; both keyspaces must be identical. Servers run on 127.0.0.1 only, on free
 // ephemeral ports, and are killed at the end of each test.
 
-/// Where `redis-server` is (`command -v redis-server`), if installed.
-enum LiveRedis {
-    static let serverPath: String? = {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for dir in path.split(separator: ":") {
-            let candidate = "\(dir)/redis-server"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }()
-}
-
-/// A redis-server started by a test (no daemon, loopback only); `stop()` kills it.
-final class RedisServerProcess {
-    let process = Process()
-    let port: UInt16
-    let directory: String
-
-    struct StartError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// Starts a server in `directory` with AOF on, waits until it answers PING (after loading).
-    init(directory: String, extraArguments: [String]) throws {
-        self.directory = directory
-        port = try Self.freePort()
-        process.executableURL = URL(fileURLWithPath: try #require(LiveRedis.serverPath))
-        process.arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--protected-mode", "yes", "--daemonize", "no",
-            "--save", "", "--appendonly", "yes", "--dir", directory, "--logfile", "\(directory)/redis.log",
-            "--enable-debug-command", "yes", "--databases", "16",
-        ] + extraArguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if !process.isRunning {
-                throw StartError(description: "redis-server exited (\(process.terminationStatus)): \(log())")
-            }
-            if let client = try? RESPClient(port: port), case .simple("PONG")? = try? client.call(["PING"]) {
-                return
-            }
-            usleep(50_000)
-        }
-        stop()
-        throw StartError(description: "redis-server did not answer PING within 30 s: \(log())")
-    }
-
-    func log() -> String {
-        String(decoding: FileTree.bytes("\(directory)/redis.log").suffix(2000), as: UTF8.self)
-    }
-
-    func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
-    /// A port nobody listens on now: bind 127.0.0.1:0, read the port, close.
-    static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw StartError(description: "socket() failed") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw StartError(description: "bind() failed") }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        guard named == 0 else { throw StartError(description: "getsockname() failed") }
-        return UInt16(bigEndian: addr.sin_port)
-    }
-}
-
-/// A blocking RESP2 client over one loopback TCP connection.
-final class RESPClient {
-    indirect enum Reply: Equatable, CustomStringConvertible {
-        case simple(String)
-        case error(String)
-        case integer(Int64)
-        case bulk([UInt8]?)
-        case array([Reply]?)
-
-        var description: String {
-            switch self {
-            case .simple(let s): "+\(s)"
-            case .error(let s): "-\(s)"
-            case .integer(let i): ":\(i)"
-            case .bulk(let b): b.map { "$" + RedisBytes($0).escapedDescription } ?? "$nil"
-            case .array(let a): a.map { "[" + $0.map(\.description).joined(separator: ",") + "]" } ?? "*nil"
-            }
-        }
-    }
-
-    struct ClientError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// -1 once closed: a throwing init still runs deinit, which must not close a reused descriptor.
-    private var fd: Int32
-    private var buffer: [UInt8] = []
-    private var position = 0
-
-    init(port: UInt16) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ClientError(description: "socket() failed") }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard r == 0 else {
-            close(fd)
-            fd = -1
-            throw ClientError(description: "connect() to 127.0.0.1:\(port) failed")
-        }
-        var tv = timeval(tv_sec: 20, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    deinit { if fd >= 0 { close(fd) } }
-
-    func call(_ args: [String]) throws -> Reply { try call(args.map { Array($0.utf8) }) }
-
-    func call(_ args: [[UInt8]]) throws -> Reply {
-        let bytes = RESP.command(args)
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, 0) }
-            guard n > 0 else { throw ClientError(description: "send() failed") }
-            sent += n
-        }
-        return try reply()
-    }
-
-    private func fill() throws {
-        if position > 0 {
-            buffer.removeFirst(position)
-            position = 0
-        }
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { throw ClientError(description: "connection closed or timed out") }
-        buffer += chunk[0..<n]
-    }
-
-    private func line() throws -> [UInt8] {
-        while true {
-            if let i = buffer[position...].firstIndex(of: 0x0A), i > position, buffer[i - 1] == 0x0D {
-                let l = Array(buffer[position..<(i - 1)])
-                position = i + 1
-                return l
-            }
-            try fill()
-        }
-    }
-
-    private func reply() throws -> Reply {
-        let l = try line()
-        guard let kind = l.first else { throw ClientError(description: "empty reply line") }
-        let rest = String(decoding: l.dropFirst(), as: UTF8.self)
-        switch kind {
-        case UInt8(ascii: "+"): return .simple(rest)
-        case UInt8(ascii: "-"): return .error(rest)
-        case UInt8(ascii: ":"): return .integer(Int64(rest) ?? 0)
-        case UInt8(ascii: "$"):
-            guard let n = Int(rest), n >= 0 else { return .bulk(nil) }
-            while buffer.count - position < n + 2 { try fill() }
-            let b = Array(buffer[position..<(position + n)])
-            position += n + 2
-            return .bulk(b)
-        case UInt8(ascii: "*"):
-            guard let n = Int(rest), n >= 0 else { return .array(nil) }
-            var items: [Reply] = []
-            for _ in 0..<n { items.append(try reply()) }
-            return .array(items)
-        default:
-            throw ClientError(description: "unexpected reply \(rest)")
-        }
-    }
-
+extension LiveConnection {
     /// Every live key of every database: type, `DEBUG DIGEST-VALUE` (order-independent for hash tables),
     /// absolute expiry, and for streams the consumer groups. SCAN also deletes keys that have expired.
     func keyspace(databases: Int = 16) throws -> [String: String] {
         var out: [String: String] = [:]
         for db in 0..<databases {
-            guard case .simple("OK") = try call(["SELECT", "\(db)"]) else { throw ClientError(description: "SELECT \(db)") }
+            guard case .simple("OK") = try call(["SELECT", "\(db)"]) else { throw Failure(description: "SELECT \(db)") }
             var cursor = "0"
             var keys: [[UInt8]] = []
             repeat {
                 guard case .array(let parts?) = try call(["SCAN", cursor, "COUNT", "1000"]), parts.count == 2,
                     case .bulk(let c?) = parts[0], case .array(let page?) = parts[1]
-                else { throw ClientError(description: "bad SCAN reply") }
+                else { throw Failure(description: "bad SCAN reply") }
                 cursor = String(decoding: c, as: UTF8.self)
                 for k in page { if case .bulk(let key?) = k { keys.append(key) } }
             } while cursor != "0"
             for key in keys {
-                let type = try call([Array("TYPE".utf8), key])
-                let digest = try call([Array("DEBUG".utf8), Array("DIGEST-VALUE".utf8), key])
-                let expire = try call([Array("PEXPIRETIME".utf8), key])
+                let type = try call([RedisBytes("TYPE"), RedisBytes(key)])
+                let digest = try call([RedisBytes("DEBUG"), RedisBytes("DIGEST-VALUE"), RedisBytes(key)])
+                let expire = try call([RedisBytes("PEXPIRETIME"), RedisBytes(key)])
                 var entry = "type=\(type) digest=\(digest) expire=\(expire)"
                 if case .simple("stream") = type {
-                    entry += " groups=\(try call([Array("XINFO".utf8), Array("GROUPS".utf8), key]))"
-                    if case .array(let info?) = try call([Array("XINFO".utf8), Array("STREAM".utf8), key]) {
+                    entry += " groups=\(try call([RedisBytes("XINFO"), RedisBytes("GROUPS"), RedisBytes(key)]))"
+                    if case .array(let info?) = try call([RedisBytes("XINFO"), RedisBytes("STREAM"), RedisBytes(key)]) {
                         // Length, ids and counters (not the first/last entries' contents: the digest has them).
                         var fields: [String] = []
                         var i = 0
@@ -250,7 +61,7 @@ final class RESPClient {
 
 @Suite(
     "Salvage against a live redis-server",
-    .enabled(if: LiveRedis.serverPath != nil, "redis-server is not installed: `command -v redis-server` finds nothing"),
+    .enabled(if: LiveServerKind.redis70.isInstalled, "redis-server is not installed: `command -v redis-server` finds nothing"),
     .serialized)
 struct SalvageLiveServerTests {
     enum Damage: String, Sendable {
@@ -288,12 +99,16 @@ struct SalvageLiveServerTests {
     }
 
     /// Starts a server on the AOF under `root` (a copy is loaded, so the server may write freely).
-    static func startServer(loading root: String, in tmp: TemporaryDirectory, name: String) throws -> RedisServerProcess {
+    static func startServer(loading root: String, in tmp: TemporaryDirectory, name: String) throws -> LiveServer {
         let dir = try tmp.copy(root, to: name)
         // A single appendonly.aof (6.x) without an appendonlydir: redis 7 loads it as the base of a new
         // appendonlydir (its upgrade path).
-        return try RedisServerProcess(
-            directory: dir, extraArguments: ["--appenddirname", "appendonlydir", "--appendfilename", "appendonly.aof"])
+        return try LiveServer(
+            .redis70, directory: dir,
+            arguments: [
+                "--appendonly", "yes", "--enable-debug-command", "yes", "--appenddirname", "appendonlydir",
+                "--appendfilename", "appendonly.aof",
+            ])
     }
 
     @Test("Salvaged AOF loads to the keyspace of the original minus exactly the dropped commands", arguments: cases)
@@ -400,8 +215,8 @@ struct SalvageLiveServerTests {
         defer { serverA.stop() }
         let serverB = try Self.startServer(loading: referenceRoot, in: tmp, name: "server-reference")
         defer { serverB.stop() }
-        let a = try RESPClient(port: serverA.port)
-        let b = try RESPClient(port: serverB.port)
+        let a = try LiveConnection(port: serverA.port)
+        let b = try LiveConnection(port: serverB.port)
         let keysA = try a.keyspace()
         let keysB = try b.keyspace()
         #expect(keysA.count > 10, "the salvaged AOF loaded: \(serverA.log())")
