@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "RedisFormats", targets: ["RedisFormats"]),
         .library(name: "RedisFormatsJSON", targets: ["RedisFormatsJSON"]),
+        .library(name: "RedisKeyspace", targets: ["RedisKeyspace"]),
         .library(name: "RDBKitCommands", targets: ["RDBKitCommands"]),
         .executable(name: "rdbkit", targets: ["rdbkit"]),
     ],
@@ -26,10 +27,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(name: "RedisFormatsJSON", dependencies: ["RedisFormats"], swiftSettings: strictSettings),
+        .target(name: "RedisKeyspace", dependencies: ["RedisFormats"], swiftSettings: strictSettings),
         .target(
             name: "RDBKitCommands",
             dependencies: [
-                "RedisFormats", "RedisFormatsJSON",
+                "RedisFormats", "RedisFormatsJSON", "RedisKeyspace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -37,6 +39,7 @@ let package = Package(
         .executableTarget(name: "rdbkit", dependencies: ["RDBKitCommands"], swiftSettings: strictSettings),
         .target(name: "_RedisFormatsTestSupport", dependencies: ["RedisFormats"], path: "Tests/_RedisFormatsTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "RedisFormatsTests", dependencies: ["RedisFormats", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "RedisKeyspaceTests", dependencies: ["RedisKeyspace", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "RedisFormatsJSONTests", dependencies: ["RedisFormatsJSON", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "RDBKitCommandsTests",

@@ -1,0 +1,163 @@
+import RedisFormats
+
+/// Fills a ``Keyspace`` from an RDB, an AOF (any layout) or a stream of records.
+public struct KeyspaceLoader {
+    public struct Options: Sendable {
+        /// Skip and count unknown commands and verbatim scripts instead of stopping.
+        public var skipUnknown = false
+        /// Point in time (Unix seconds): stop before the first `#TS:` annotation later than this.
+        public var until: Int64?
+        /// Options of the RDB reader (for RDB files, preambles and bases).
+        public var rdb = RDBReader.Options()
+        public init() {}
+    }
+
+    /// What a load did.
+    public struct Summary: Sendable {
+        /// Keys read from RDB parts.
+        public var rdbKeys = 0
+        /// Commands applied (MULTI/EXEC and SELECT included).
+        public var commands = 0
+        /// Commands that returned an error reply (ignored, as a loading server ignores them).
+        public var failedCommands = 0
+        /// Unknown commands skipped, by lowercase name.
+        public var skipped: [String: Int] = [:]
+        /// Module commands that could not be applied to an opaque module value, by key.
+        public var moduleCommandsNotApplied = 0
+        /// Where `--until` stopped: the file and offset of the first annotation past the limit.
+        public var stoppedAt: CommandOrigin?
+        /// A MULTI left open at the end (its commands were dropped, as Redis does).
+        public var droppedTransaction = false
+        public init() {}
+    }
+
+    public let keyspace: Keyspace
+    public var options: Options
+
+    public init(keyspace: Keyspace, options: Options = Options()) {
+        self.keyspace = keyspace
+        self.options = options
+    }
+
+    /// Loads every key of an RDB reader positioned at its start (or at the start of an AOF's RDB part).
+    @discardableResult
+    public func loadRDB(_ reader: RDBReader) throws(RDBError) -> Int {
+        var keys = 0
+        while let r = try reader.next() {
+            switch r {
+            case .key(let h):
+                let value = try reader.readValue()
+                keyspace.set(
+                    db: Int(h.db), key: h.key, Keyspace.Entry(value: KeyValue(value), expiresAt: h.expiresAt?.milliseconds))
+                keys += 1
+            case .function(let f):
+                if let name = f.libraryName { keyspace.setFunction(name: name, code: f.code) }
+            case .moduleAux(let m):
+                keyspace.addModuleAux(m)
+            case .end:
+                return keys
+            default:
+                break
+            }
+        }
+        return keys
+    }
+
+    /// Loads a file: an RDB (by its magic) or an AOF (single file, preamble, directory or manifest).
+    public func load(path: String) throws -> Summary {
+        if RDBFileKind.isRDB(path: path) {
+            var s = Summary()
+            s.rdbKeys = try loadRDB(try RDBReader(path: path, options: options.rdb))
+            return s
+        }
+        return try loadAOF(path: path)
+    }
+
+    /// Applies an AOF in any layout.
+    public func loadAOF(path: String) throws -> Summary {
+        var aofOptions = AOFReader.Options()
+        aofOptions.rdb = options.rdb
+        let reader = try AOFReader(path: path, options: aofOptions)
+        let engine = CommandEngine(keyspace: keyspace)
+        engine.skipUnknown = options.skipUnknown
+        var summary = Summary()
+        var timestamp: Int64?
+        loop: while let record = try reader.next() {
+            switch record {
+            case .file:
+                if engine.inTransaction {
+                    engine.discardTransaction()
+                    summary.droppedTransaction = true
+                }
+                engine.db = 0
+                timestamp = nil
+            case .rdb(let r):
+                summary.rdbKeys += try loadRDB(r)
+            case .annotation(let a):
+                if let ts = a.timestamp {
+                    if let until = options.until, ts > until {
+                        summary.stoppedAt = CommandOrigin(file: a.file, offset: a.offset, timestamp: ts)
+                        break loop
+                    }
+                    timestamp = ts
+                }
+            case .command(let c):
+                let origin = CommandOrigin(file: c.file, offset: c.offset, timestamp: timestamp)
+                if let n = ModuleCommands.moduleType(of: c.argv) {
+                    summary.moduleCommandsNotApplied += 1
+                    if engine.inTransaction { continue }
+                    ModuleCommands.keepOpaque(engine: engine, argv: c.argv, type: n)
+                    continue
+                }
+                try engine.apply(c.argv, origin: origin)
+                summary.commands += 1
+            }
+        }
+        if engine.inTransaction {
+            engine.discardTransaction()
+            summary.droppedTransaction = true
+        }
+        summary.failedCommands = engine.failedCommands
+        summary.skipped = engine.skipped
+        return summary
+    }
+}
+
+/// Commands of the modules Redis Stack bundles. Module code cannot run offline: a module value stays as the
+/// last RDB/RESTORE left it (its type is right, its content may be stale), and the loader counts the command.
+public enum ModuleCommands {
+    /// Command prefix → module type name.
+    static let prefixes: [(String, String)] = [
+        ("json.", "ReJSON-RL"), ("bf.", "MBbloom--"), ("cf.", "MBbloomCF"), ("cms.", "CMSk-TYPE"),
+        ("topk.", "TopK-TYPE"), ("tdigest.", "TDIS-TYPE"), ("ts.", "TSDB-TYPE"),
+    ]
+
+    /// The module type a command writes, when it is a module command with a key.
+    public static func moduleType(of argv: [RedisBytes]) -> String? {
+        guard argv.count >= 2, argv[0].contains(UInt8(ascii: ".")) else { return nil }
+        let name = CommandEngine.lowercasedName(argv[0])
+        return prefixes.first { name.hasPrefix($0.0) }?.1
+    }
+
+    /// Creates an empty opaque value of the module's type when the key is absent (so TYPE is right).
+    static func keepOpaque(engine: CommandEngine, argv: [RedisBytes], type: String) {
+        let key = argv[1]
+        if engine.value(key) != nil { return }
+        guard let t = RedisModuleType(name: type, encodingVersion: 0) else { return }
+        engine.store(key, .opaque(OpaqueValue(.module(RedisModuleValue(type: t, raw: [])))))
+    }
+}
+
+/// Tells RDB files from AOF files by their first bytes and name.
+public enum RDBFileKind {
+    /// True for a regular file that starts with an RDB magic and is not named `*.aof` (a single-file AOF with an
+    /// RDB preamble also starts with the magic; Redis names it `appendonly.aof`).
+    public static func isRDB(path: String) -> Bool {
+        guard let layout = try? AOFLocator.layout(of: path), case .singleFile = layout else { return false }
+        let head = ByteSources.head(path: path, count: 9)
+        guard head.starts(with: Array("REDIS".utf8)) || head.starts(with: Array("VALKEY".utf8))
+            || head.starts(with: [0x1F, 0x8B])
+        else { return false }
+        return !path.hasSuffix(".aof")
+    }
+}

@@ -1,0 +1,172 @@
+import RedisFormats
+
+/// A list as a chain of packed nodes, like Redis's quicklist of listpacks: pushes at either end are O(1)
+/// amortised, access by index walks the node counts, and a node holds at most ``maxNodeEntries`` entries and
+/// about ``maxNodeBytes`` bytes.
+public final class ListValue: @unchecked Sendable {
+    public static let maxNodeEntries = 128
+    public static let maxNodeBytes = 8192
+
+    var nodes: [PackedEntries] = []
+    public private(set) var count = 0
+
+    public init() {}
+
+    public init(_ items: [RedisBytes]) {
+        for i in items { pushBack(i) }
+    }
+
+    public func clone() -> ListValue {
+        let c = ListValue()
+        c.nodes = nodes
+        c.count = count
+        return c
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
+    @inline(__always) private func isFull(_ node: PackedEntries, adding n: Int) -> Bool {
+        node.count >= Self.maxNodeEntries || (node.count > 0 && node.byteCount + n > Self.maxNodeBytes)
+    }
+
+    public func pushBack(_ e: RedisBytes) {
+        if nodes.isEmpty || isFull(nodes[nodes.count - 1], adding: e.count) {
+            nodes.append(PackedEntries())
+        }
+        nodes[nodes.count - 1].append(e.bytes)
+        count += 1
+    }
+
+    public func pushFront(_ e: RedisBytes) {
+        if nodes.isEmpty || isFull(nodes[0], adding: e.count) {
+            nodes.insert(PackedEntries(), at: 0)
+        }
+        nodes[0].insert(e.bytes, at: 0)
+        count += 1
+    }
+
+    public func popFront() -> RedisBytes? {
+        guard count > 0 else { return nil }
+        let e = nodes[0][0]
+        nodes[0].remove(at: 0)
+        if nodes[0].isEmpty { nodes.remove(at: 0) }
+        count -= 1
+        return e
+    }
+
+    public func popBack() -> RedisBytes? {
+        guard count > 0 else { return nil }
+        let last = nodes.count - 1
+        let e = nodes[last][nodes[last].count - 1]
+        nodes[last].remove(at: nodes[last].count - 1)
+        if nodes[last].isEmpty { nodes.removeLast() }
+        count -= 1
+        return e
+    }
+
+    /// The node and the index inside it of list index `index` (0 ..< count).
+    private func locate(_ index: Int) -> (node: Int, at: Int) {
+        precondition(index >= 0 && index < count, "list index out of range")
+        if index >= count / 2 {
+            var remaining = count - index
+            var n = nodes.count - 1
+            while remaining > nodes[n].count {
+                remaining -= nodes[n].count
+                n -= 1
+            }
+            return (n, nodes[n].count - remaining)
+        }
+        var i = index
+        var n = 0
+        while i >= nodes[n].count {
+            i -= nodes[n].count
+            n += 1
+        }
+        return (n, i)
+    }
+
+    public subscript(index: Int) -> RedisBytes {
+        get {
+            let (n, i) = locate(index)
+            return nodes[n][i]
+        }
+        set {
+            let (n, i) = locate(index)
+            nodes[n].replace(at: i, with: newValue.bytes)
+        }
+    }
+
+    /// Inserts `e` so that it ends up at `index` (0 ... count).
+    public func insert(_ e: RedisBytes, at index: Int) {
+        if index == count { return pushBack(e) }
+        if index == 0 { return pushFront(e) }
+        let (n, i) = locate(index)
+        nodes[n].insert(e.bytes, at: i)
+        count += 1
+        if nodes[n].count > Self.maxNodeEntries || nodes[n].byteCount > 2 * Self.maxNodeBytes {
+            let tail = nodes[n].split(at: nodes[n].count / 2)
+            nodes.insert(tail, at: n + 1)
+        }
+    }
+
+    public func remove(at index: Int) {
+        let (n, i) = locate(index)
+        nodes[n].remove(at: i)
+        if nodes[n].isEmpty { nodes.remove(at: n) }
+        count -= 1
+    }
+
+    /// Keeps only `range` (LTRIM).
+    public func keep(_ range: Range<Int>) {
+        if range.isEmpty {
+            nodes = []
+            count = 0
+            return
+        }
+        if range.lowerBound == 0 && range.upperBound == count { return }
+        let kept = ListValue()
+        var i = 0
+        forEach { e in
+            if i >= range.upperBound { return false }
+            if i >= range.lowerBound { kept.pushBack(RedisBytes(Array(e))) }
+            i += 1
+            return true
+        }
+        nodes = kept.nodes
+        count = kept.count
+    }
+
+    /// Calls `body` with each element in order until it returns false.
+    public func forEach(_ body: (UnsafeBufferPointer<UInt8>) throws -> Bool) rethrows {
+        var go = true
+        for node in nodes {
+            try node.forEach { e in
+                go = try body(e)
+                return go
+            }
+            if !go { return }
+        }
+    }
+
+    /// Elements `range` (clamped by the caller), copied.
+    public func elements(in range: Range<Int>) -> [RedisBytes] {
+        var out: [RedisBytes] = []
+        out.reserveCapacity(range.count)
+        var i = 0
+        forEach { e in
+            if i >= range.upperBound { return false }
+            if i >= range.lowerBound { out.append(RedisBytes(Array(e))) }
+            i += 1
+            return true
+        }
+        return out
+    }
+
+    public var elements: [RedisBytes] { elements(in: 0..<count) }
+
+    /// Every element of the list with its length, for encoding decisions.
+    public var maxElementLength: Int { nodes.map(\.maxEntryLength).max() ?? 0 }
+
+    /// Bytes of payload and length prefixes.
+    public var byteCount: Int { nodes.reduce(0) { $0 + $1.byteCount } }
+}

@@ -1,0 +1,72 @@
+import RedisFormats
+
+/// A command's reply, as a RESP2 server sends it. The engine returns one for every command so that tests can
+/// compare it with a real server's reply, and `rdbkit serve` can send it.
+public indirect enum Reply: Sendable, Hashable, CustomStringConvertible {
+    /// `+OK`, `+QUEUED`, `+string` (TYPE).
+    case status(String)
+    /// `-ERR …`, `-WRONGTYPE …`: the whole line after `-`.
+    case error(String)
+    case integer(Int64)
+    /// A bulk string; `nil` is the null bulk string.
+    case bulk(RedisBytes?)
+    /// An array; `nil` is the null array.
+    case array([Reply]?)
+
+    public static let ok = Reply.status("OK")
+    public static let null = Reply.bulk(nil)
+    public static let wrongType = Reply.error("WRONGTYPE Operation against a key holding the wrong kind of value")
+    public static let notInteger = Reply.error("ERR value is not an integer or out of range")
+    public static let notFloat = Reply.error("ERR value is not a valid float")
+    public static let syntax = Reply.error("ERR syntax error")
+    public static let noSuchKey = Reply.error("ERR no such key")
+    public static let overflow = Reply.error("ERR increment or decrement would overflow")
+
+    public static func wrongArity(_ name: String) -> Reply {
+        .error("ERR wrong number of arguments for '\(name)' command")
+    }
+
+    public static func bulk(_ s: String) -> Reply { .bulk(RedisBytes(s)) }
+
+    public static func array(_ items: [RedisBytes]) -> Reply { .array(items.map { .bulk($0) }) }
+
+    public var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
+
+    public var description: String {
+        switch self {
+        case .status(let s): "+\(s)"
+        case .error(let s): "-\(s)"
+        case .integer(let i): ":\(i)"
+        case .bulk(let b): b.map { $0.escapedDescription } ?? "(nil)"
+        case .array(let a): a.map { "[" + $0.map(\.description).joined(separator: ", ") + "]" } ?? "(nil array)"
+        }
+    }
+
+    /// The RESP2 bytes of this reply.
+    public func write(into out: inout [UInt8]) {
+        func line(_ prefix: UInt8, _ text: String) {
+            out.append(prefix)
+            out.append(contentsOf: text.utf8)
+            out.append(0x0D)
+            out.append(0x0A)
+        }
+        switch self {
+        case .status(let s): line(UInt8(ascii: "+"), s)
+        case .error(let s): line(UInt8(ascii: "-"), s)
+        case .integer(let i): line(UInt8(ascii: ":"), String(i))
+        case .bulk(nil): line(UInt8(ascii: "$"), "-1")
+        case .bulk(let b?):
+            line(UInt8(ascii: "$"), String(b.count))
+            out.append(contentsOf: b.bytes)
+            out.append(0x0D)
+            out.append(0x0A)
+        case .array(nil): line(UInt8(ascii: "*"), "-1")
+        case .array(let items?):
+            line(UInt8(ascii: "*"), String(items.count))
+            for i in items { i.write(into: &out) }
+        }
+    }
+}

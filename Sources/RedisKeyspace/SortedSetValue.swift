@@ -1,0 +1,208 @@
+import RedisFormats
+
+/// A sorted set. Small ones (at most 128 members of at most 64 bytes: Redis's listpack limits) are packed in
+/// rank order as member, score (8 bytes, the double's bits) pairs. Big ones keep a member → score dictionary
+/// and build the rank order lazily, only when a command or an export needs it: replaying `ZADD`/`ZINCRBY`
+/// into a million-member leaderboard stays O(1) per command.
+public final class SortedSetValue: @unchecked Sendable {
+    public static let maxPackedEntries = 128
+    public static let maxPackedLength = 64
+
+    enum Storage {
+        case packed(PackedEntries)
+        case table([RedisBytes: Double])
+    }
+    var storage: Storage = .packed(PackedEntries())
+    /// Rank order of a table; nil when a change made it stale.
+    var sortedCache: [SortedSetEntry]?
+
+    public init() {}
+
+    public init(_ entries: [SortedSetEntry]) {
+        for e in entries { set(e.member, e.score) }
+    }
+
+    public func clone() -> SortedSetValue {
+        let c = SortedSetValue()
+        c.storage = storage
+        c.sortedCache = sortedCache
+        return c
+    }
+
+    public var count: Int {
+        switch storage {
+        case .packed(let p): p.count / 2
+        case .table(let t): t.count
+        }
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
+    /// Redis's order: by score, then by member bytes.
+    @inline(__always) public static func precedes(_ a: SortedSetEntry, _ b: SortedSetEntry) -> Bool {
+        a.score < b.score || (a.score == b.score && a.member < b.member)
+    }
+
+    static func scoreBytes(_ d: Double) -> [UInt8] {
+        withUnsafeBytes(of: d.bitPattern.littleEndian) { Array($0) }
+    }
+
+    static func score(_ b: UnsafeBufferPointer<UInt8>) -> Double {
+        var bits: UInt64 = 0
+        for i in 0..<8 { bits |= UInt64(b[i]) << (8 * UInt64(i)) }
+        return Double(bitPattern: bits)
+    }
+
+    public func score(of member: RedisBytes) -> Double? {
+        switch storage {
+        case .table(let t):
+            return t[member]
+        case .packed(let p):
+            var i = 0
+            var found: Double?
+            var matched = false
+            p.forEach { e in
+                defer { i += 1 }
+                if i % 2 == 0 {
+                    matched = e.count == member.count && e.elementsEqual(member.bytes)
+                    return true
+                }
+                if matched {
+                    found = Self.score(e)
+                    return false
+                }
+                return true
+            }
+            return found
+        }
+    }
+
+    /// Sets a member's score; true when the member is new.
+    @discardableResult
+    public func set(_ member: RedisBytes, _ score: Double) -> Bool {
+        switch storage {
+        case .table(var t):
+            storage = .packed(PackedEntries())
+            let old = t.updateValue(score, forKey: member)
+            storage = .table(t)
+            if old != score { sortedCache = nil }
+            return old == nil
+        case .packed(var p):
+            storage = .packed(PackedEntries())
+            let existed = Self.removePacked(member, from: &p)
+            if p.count / 2 + 1 > Self.maxPackedEntries || member.count > Self.maxPackedLength {
+                var t: [RedisBytes: Double] = [:]
+                t.reserveCapacity(p.count / 2 + 1)
+                for e in Self.entries(p) { t[e.member] = e.score }
+                t[member] = score
+                storage = .table(t)
+                sortedCache = nil
+                return !existed
+            }
+            // Insert in rank order.
+            let entry = SortedSetEntry(member: member, score: score)
+            var rank = 0
+            var i = 0
+            var pendingMember: RedisBytes?
+            p.forEach { e in
+                defer { i += 1 }
+                if i % 2 == 0 {
+                    pendingMember = RedisBytes(Array(e))
+                    return true
+                }
+                if Self.precedes(SortedSetEntry(member: pendingMember!, score: Self.score(e)), entry) {
+                    rank += 1
+                    return true
+                }
+                return false
+            }
+            p.insert(Self.scoreBytes(score), at: 2 * rank)
+            p.insert(member.bytes, at: 2 * rank)
+            storage = .packed(p)
+            return !existed
+        }
+    }
+
+    private static func removePacked(_ member: RedisBytes, from p: inout PackedEntries) -> Bool {
+        guard let i = p.firstIndex(of: member.bytes, stride: 2) else { return false }
+        p.removeSubrange(i, count: 2)
+        return true
+    }
+
+    static func entries(_ p: PackedEntries) -> [SortedSetEntry] {
+        var out: [SortedSetEntry] = []
+        out.reserveCapacity(p.count / 2)
+        var member: RedisBytes?
+        p.forEach { e in
+            if let m = member {
+                out.append(SortedSetEntry(member: m, score: score(e)))
+                member = nil
+            } else {
+                member = RedisBytes(Array(e))
+            }
+            return true
+        }
+        return out
+    }
+
+    /// Removes a member; true when it was there.
+    @discardableResult
+    public func remove(_ member: RedisBytes) -> Bool {
+        switch storage {
+        case .table(var t):
+            storage = .packed(PackedEntries())
+            let removed = t.removeValue(forKey: member) != nil
+            storage = .table(t)
+            if removed { sortedCache = nil }
+            return removed
+        case .packed(var p):
+            storage = .packed(PackedEntries())
+            let removed = Self.removePacked(member, from: &p)
+            storage = .packed(p)
+            return removed
+        }
+    }
+
+    /// Every member in rank order.
+    public var sortedEntries: [SortedSetEntry] {
+        switch storage {
+        case .packed(let p):
+            return Self.entries(p)
+        case .table(let t):
+            if let c = sortedCache { return c }
+            let s = t.map { SortedSetEntry(member: $0.key, score: $0.value) }.sorted(by: Self.precedes)
+            sortedCache = s
+            return s
+        }
+    }
+
+    /// The 0-based rank of a member.
+    public func rank(of member: RedisBytes) -> Int? {
+        guard let s = score(of: member) else { return nil }
+        let all = sortedEntries
+        let target = SortedSetEntry(member: member, score: s)
+        var lo = 0
+        var hi = all.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if Self.precedes(all[mid], target) { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    public var maxMemberLength: Int {
+        switch storage {
+        case .packed(let p):
+            var m = 0
+            var i = 0
+            p.forEach { e in
+                if i % 2 == 0 { m = max(m, e.count) }
+                i += 1
+                return true
+            }
+            return m
+        case .table(let t):
+            return t.keys.reduce(0) { max($0, $1.count) }
+        }
+    }
+}
