@@ -161,3 +161,56 @@ extension RedisValue {
         }
     }
 }
+
+/// Reads the keys of a JSON Lines file (`rdbkit json` output) one at a time; memory holds one line.
+public final class JSONLinesReader {
+    private let source: any ByteSource
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var eof = false
+    /// The number of the last line read (1-based).
+    public private(set) var lineNumber = 0
+
+    public init(path: String) throws(RDBError) {
+        source = try ByteSources.open(path: path)
+    }
+
+    /// The next key, or nil at the end.
+    /// - Throws: ``RDBError`` naming the line for a malformed line, or the source's I/O error.
+    public func next() throws(RDBError) -> JSONLinesImporter.Key? {
+        while true {
+            if let nl = buffer[position...].firstIndex(of: 0x0A) {
+                let line = buffer[position..<nl]
+                position = nl + 1
+                lineNumber += 1
+                if let k = try parse(line) { return k }
+                continue
+            }
+            if eof {
+                guard position < buffer.count else { return nil }
+                let line = buffer[position...]
+                position = buffer.count
+                lineNumber += 1
+                if let k = try parse(line) { return k }
+                return nil
+            }
+            if position > 0 {
+                buffer.removeFirst(position)
+                position = 0
+            }
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            let src = source
+            let r: Result<Int, RDBError> = chunk.withUnsafeMutableBytes { p in
+                do throws(RDBError) { return .success(try src.read(into: p)) } catch { return .failure(error) }
+            }
+            let n = try r.get()
+            if n == 0 { eof = true } else { buffer += chunk[0..<n] }
+        }
+    }
+
+    private func parse(_ line: ArraySlice<UInt8>) throws(RDBError) -> JSONLinesImporter.Key? {
+        let trimmed = line.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x0D || $0 == 0x20 }.reversed()
+        guard !trimmed.isEmpty else { return nil }
+        return try JSONLinesImporter.parse(line: Array(trimmed), number: lineNumber)
+    }
+}
