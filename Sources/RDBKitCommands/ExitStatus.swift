@@ -1,6 +1,7 @@
 import ArgumentParser
 import RedisFormats
 import RedisFormatsJSON
+import RedisKeyspace
 
 /// rdbkit's documented exit statuses.
 public enum RDBKitExit {
@@ -34,6 +35,10 @@ func reportFailure(_ error: any Error) -> ExitCode {
     if let e = error as? OutputError {
         Terminal.printError("rdbkit: \(e)")
         return ExitCode(RDBKitExit.ioError)
+    }
+    if let e = error as? CommandEngineError {
+        Terminal.printError("rdbkit: \(e)")
+        return ExitCode(RDBKitExit.unsupported)
     }
     if let e = error as? ExitCode { return e }
     Terminal.printError("rdbkit: \(error)")

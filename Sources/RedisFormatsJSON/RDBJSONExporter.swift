@@ -285,7 +285,7 @@ public final class RDBJSONExporter {
                 e.beginArray()
                 groupsOpen = true
             case .streamGroup(let g):
-                writeGroup(g)
+                e.streamGroup(g)
                 try flushIfNeeded()
             case .streamIdempotency(let i):
                 idempotency = i
@@ -295,82 +295,7 @@ public final class RDBJSONExporter {
         }
         if inEntries { e.endArray() }
         if groupsOpen { e.endArray() }
-        if let i = idempotency {
-            e.key("idmp")
-            e.beginObject()
-            e.key("duration_s")
-            e.int(i.durationSeconds)
-            e.key("max_entries")
-            e.int(i.maxEntries)
-            e.key("iids_added")
-            e.int(i.iidsAdded)
-            e.key("iids_duplicates")
-            e.int(i.iidsDuplicates)
-            e.key("producers")
-            e.beginArray()
-            for p in i.producers {
-                e.beginObject()
-                e.key("pid")
-                e.bytes(p.pid)
-                e.key("entries")
-                e.beginArray()
-                for x in p.entries {
-                    e.beginArray()
-                    e.bytes(x.iid)
-                    e.streamID(x.id)
-                    e.endArray()
-                }
-                e.endArray()
-                e.endObject()
-            }
-            e.endArray()
-            e.endObject()
-        }
-        e.endObject()
-    }
-
-    private func writeGroup(_ g: StreamConsumerGroup) {
-        e.beginObject()
-        e.key("name")
-        e.bytes(g.name)
-        e.key("last_delivered_id")
-        e.streamID(g.lastDeliveredID)
-        e.key("entries_read")
-        if let r = g.entriesRead { e.int(r) } else { e.null() }
-        e.key("pel")
-        e.beginArray()
-        for p in g.pending {
-            e.beginArray()
-            e.streamID(p.id)
-            if let c = p.consumer { e.bytes(c) } else { e.null() }
-            e.int(p.deliveryCount)
-            e.int(p.deliveryTime.milliseconds)
-            e.endArray()
-        }
-        e.endArray()
-        e.key("consumers")
-        e.beginArray()
-        for c in g.consumers {
-            e.beginObject()
-            e.key("name")
-            e.bytes(c.name)
-            e.key("seen_time_ms")
-            e.int(c.seenTime.milliseconds)
-            e.key("active_time_ms")
-            if let a = c.activeTime { e.int(a.milliseconds) } else { e.null() }
-            e.key("pel")
-            e.beginArray()
-            for id in c.pending { e.streamID(id) }
-            e.endArray()
-            e.endObject()
-        }
-        e.endArray()
-        if !g.nacked.isEmpty {
-            e.key("nacked")
-            e.beginArray()
-            for id in g.nacked { e.streamID(id) }
-            e.endArray()
-        }
+        if let i = idempotency { e.streamIdempotency(i) }
         e.endObject()
     }
 }

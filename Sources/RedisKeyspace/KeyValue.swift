@@ -91,3 +91,15 @@ public final class StreamValue: @unchecked Sendable {
     public var stream: RedisStream
     public init(_ stream: RedisStream) { self.stream = stream }
 }
+
+extension KeyValue {
+    /// ``redisValue`` in a deterministic order: set members and hash fields sorted by bytes, zsets in rank order,
+    /// lists and streams as they are.
+    public var sortedRedisValue: RedisValue {
+        switch self {
+        case .set(let s): .set(s.members.sorted())
+        case .hash(let h): .hash(h.fields.sorted { $0.field < $1.field })
+        default: redisValue
+        }
+    }
+}
