@@ -47,6 +47,8 @@ let package = Package(
             resources: [],
             swiftSettings: strictSettings
         ),
+        // Measures a loaded keyspace's memory in a process of its own (used by the keyspace memory test).
+        .executableTarget(name: "KeyspaceMemoryProbe", dependencies: ["RedisKeyspace"], path: "Sources/Tools/KeyspaceMemoryProbe", swiftSettings: strictSettings),
         // libFuzzer targets, built and run by scripts/fuzz.sh; a plain build replays files given as arguments.
         .target(name: "FuzzSupport", dependencies: ["RedisFormats"], path: "Sources/Fuzz/FuzzSupport", swiftSettings: strictSettings),
         .executableTarget(name: "FuzzRDB", dependencies: ["FuzzSupport", "RedisFormats"], path: "Sources/Fuzz/FuzzRDB", swiftSettings: strictSettings),

@@ -39,7 +39,7 @@ public final class Keyspace: @unchecked Sendable {
     public static let noExpiry = Int64.min
 
     /// Keys by database number. Databases are created when first written.
-    public internal(set) var databases: [Int: [RedisBytes: Entry]] = [:]
+    public internal(set) var databases: [Int: KeyTable] = [:]
     /// Function libraries by name (FUNCTION LOAD), with their code.
     public internal(set) var functions: [String: RedisBytes] = [:]
     /// Module aux records of a loaded RDB, kept for writing back.
@@ -60,7 +60,7 @@ public final class Keyspace: @unchecked Sendable {
     public func count(db: Int, now: Int64? = nil) -> Int {
         guard let d = databases[db] else { return 0 }
         guard now != nil else { return d.count }
-        return d.values.reduce(0) { $0 + ($1.isExpired(at: now) ? 0 : 1) }
+        return d.reduce(0) { $0 + ($1.value.isExpired(at: now) ? 0 : 1) }
     }
 
     /// Total keys in every database.
@@ -77,10 +77,18 @@ public final class Keyspace: @unchecked Sendable {
 
     public func expiry(db: Int, key: RedisBytes) -> Int64? { databases[db]?[key]?.expiresAt }
 
-    /// Every key of a database, in dictionary order (stable while the database is not changed).
+    /// Every key of a database, in table order (stable while the database is not changed).
     public func keys(db: Int, now: Int64? = nil) -> [RedisBytes] {
         guard let d = databases[db] else { return [] }
         return d.compactMap { $0.value.isExpired(at: now) ? nil : $0.key }
+    }
+
+    /// The table of a database, created when absent.
+    public func table(_ db: Int) -> KeyTable {
+        if let t = databases[db] { return t }
+        let t = KeyTable()
+        databases[db] = t
+        return t
     }
 
     /// Calls `body` for every key of every database (databases ascending) until it returns false.
@@ -96,15 +104,16 @@ public final class Keyspace: @unchecked Sendable {
 
     /// Sets a key (replacing any value and expiry).
     public func set(db: Int, key: RedisBytes, _ entry: Entry) {
-        databases[db, default: [:]][key] = entry
+        table(db).insert(key, entry)
     }
 
     /// Sets a key's value, keeping its expiry when `keepTTL` (otherwise clearing it).
     public func set(db: Int, key: RedisBytes, value: KeyValue, keepTTL: Bool = false) {
-        if keepTTL, let old = databases[db]?[key] {
-            databases[db, default: [:]][key] = Entry(value: value, expiresAt: old.expiresAt)
+        let t = table(db)
+        if keepTTL, let old = t[key] {
+            t.insert(key, Entry(value: value, expiresAt: old.expiresAt))
         } else {
-            databases[db, default: [:]][key] = Entry(value: value)
+            t.insert(key, Entry(value: value))
         }
     }
 
@@ -114,8 +123,7 @@ public final class Keyspace: @unchecked Sendable {
     }
 
     public func setExpiry(db: Int, key: RedisBytes, _ ms: Int64?) {
-        guard databases[db]?[key] != nil else { return }
-        databases[db]![key]!.expiresAt = ms
+        databases[db]?.setExpiry(key, ms ?? Keyspace.noExpiry)
     }
 
     public func flush(db: Int) { databases[db] = nil }
@@ -141,10 +149,10 @@ public final class Keyspace: @unchecked Sendable {
     @discardableResult
     public func removeExpired(now: Int64) -> Int {
         var n = 0
-        for db in databases.keys {
-            let before = databases[db]!.count
-            databases[db] = databases[db]!.filter { !$0.value.isExpired(at: now) }
-            n += before - databases[db]!.count
+        for t in databases.values {
+            let expired = t.compactMap { $0.value.isExpired(at: now) ? $0.key : nil }
+            for k in expired { t.removeValue(forKey: k) }
+            n += expired.count
         }
         return n
     }

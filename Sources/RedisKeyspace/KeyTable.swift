@@ -1,0 +1,251 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import RedisFormats
+
+/// One database's keys: an open-addressing hash table (linear probing, backward-shift deletion, load at most
+/// 7/8) of records, each a single allocation holding the key's bytes, its expiry, its value and — for strings
+/// of at most ``embeddedStringLimit`` bytes — the string itself (Redis's `embstr` idea).
+///
+/// Why not `[RedisBytes: Entry]`: a Swift dictionary slot, a separately allocated key array and a separately
+/// allocated string value cost about 150 bytes per small string key; a record and an 8-byte slot cost about
+/// 80. Hashing is a seeded 64-bit multiply-mix over the key bytes (a different seed per process, so a hostile
+/// file cannot aim collisions at it), cached in the record so a resize never re-reads keys.
+public final class KeyTable: Sequence, @unchecked Sendable {
+    /// Strings up to this many bytes live inside the key's record.
+    public static let embeddedStringLimit = 4096
+
+    private var slots: [KeyRecord?]
+    private var mask: Int
+    public private(set) var count = 0
+
+    public init(capacity: Int = 8) {
+        var n = 8
+        while n * 7 / 8 < capacity { n <<= 1 }
+        slots = [KeyRecord?](repeating: nil, count: n)
+        mask = n - 1
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
+    // MARK: Hashing
+
+    private static let seed: UInt64 = UInt64.random(in: 1...UInt64.max)
+
+    @inline(__always) static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let r = a.multipliedFullWidth(by: b)
+        return r.high ^ r.low
+    }
+
+    /// A seeded 64-bit hash of bytes (wyhash-style folding of 8-byte words).
+    static func hash(_ p: UnsafeRawBufferPointer) -> UInt64 {
+        var h = seed ^ (UInt64(p.count) &* 0x9E37_79B9_7F4A_7C15)
+        var i = 0
+        let n = p.count
+        while i + 8 <= n {
+            let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            h = mix(h ^ w, 0xA076_1D64_78BD_642F)
+            i += 8
+        }
+        if i < n {
+            var w: UInt64 = 0
+            var s: UInt64 = 0
+            while i < n {
+                w |= UInt64(p[i]) << s
+                s += 8
+                i += 1
+            }
+            h = mix(h ^ w, 0xE703_7ED1_A0B4_28DB)
+        }
+        return mix(h, 0x8EBC_6AF0_9C88_C6E3)
+    }
+
+    @inline(__always) static func hash(_ key: RedisBytes) -> UInt64 {
+        key.bytes.withUnsafeBytes { hash($0) }
+    }
+
+    // MARK: Lookup
+
+    /// The slot holding `key`, or nil.
+    private func find(_ key: RedisBytes, hash h: UInt64) -> Int? {
+        var i = Int(truncatingIfNeeded: h) & mask
+        let tag = UInt32(truncatingIfNeeded: h >> 32)
+        while let r = slots[i] {
+            if r.header.hashTag == tag && r.keyEquals(key) { return i }
+            i = (i + 1) & mask
+        }
+        return nil
+    }
+
+    public subscript(key: RedisBytes) -> Keyspace.Entry? {
+        get {
+            guard let i = find(key, hash: Self.hash(key)) else { return nil }
+            return slots[i]!.entry
+        }
+        set {
+            if let newValue { insert(key, newValue) } else { removeValue(forKey: key) }
+        }
+    }
+
+    public func contains(_ key: RedisBytes) -> Bool { find(key, hash: Self.hash(key)) != nil }
+
+    /// Sets a key's entry, replacing any previous one.
+    public func insert(_ key: RedisBytes, _ entry: Keyspace.Entry) {
+        let h = Self.hash(key)
+        if let i = find(key, hash: h) {
+            slots[i] = KeyRecord.make(key: key, hash: h, entry: entry)
+            return
+        }
+        if (count + 1) * 8 > (mask + 1) * 7 { grow() }
+        var i = Int(truncatingIfNeeded: h) & mask
+        while slots[i] != nil { i = (i + 1) & mask }
+        slots[i] = KeyRecord.make(key: key, hash: h, entry: entry)
+        count += 1
+    }
+
+    /// Changes only the expiry of an existing key; false when the key is absent.
+    @discardableResult
+    public func setExpiry(_ key: RedisBytes, _ raw: Int64) -> Bool {
+        guard let i = find(key, hash: Self.hash(key)) else { return false }
+        slots[i]!.header.expiry = raw
+        return true
+    }
+
+    @discardableResult
+    public func removeValue(forKey key: RedisBytes) -> Keyspace.Entry? {
+        guard var i = find(key, hash: Self.hash(key)) else { return nil }
+        let old = slots[i]!.entry
+        slots[i] = nil
+        count -= 1
+        // Backward-shift: move later members of the probe run into the hole when their home allows it.
+        var j = i
+        while true {
+            j = (j + 1) & mask
+            guard let r = slots[j] else { break }
+            let home = Int(truncatingIfNeeded: r.header.hash) & mask
+            // r may move to i if i lies cyclically in [home, j).
+            let movable = i <= j ? (home <= i || home > j) : (home <= i && home > j)
+            if movable {
+                slots[i] = r
+                slots[j] = nil
+                i = j
+            }
+        }
+        return old
+    }
+
+    private func grow() {
+        let old = slots
+        let n = (mask + 1) * 2
+        slots = [KeyRecord?](repeating: nil, count: n)
+        mask = n - 1
+        for case let r? in old {
+            var i = Int(truncatingIfNeeded: r.header.hash) & mask
+            while slots[i] != nil { i = (i + 1) & mask }
+            slots[i] = r
+        }
+    }
+
+    public func removeAll() {
+        slots = [KeyRecord?](repeating: nil, count: 8)
+        mask = 7
+        count = 0
+    }
+
+    // MARK: Iteration
+
+    /// Number of slots: a stable cursor space for SCAN while the table does not change.
+    public var slotCount: Int { mask + 1 }
+
+    /// The key and entry in slot `i`, if any.
+    public func slot(_ i: Int) -> (key: RedisBytes, value: Keyspace.Entry)? {
+        guard i >= 0 && i <= mask, let r = slots[i] else { return nil }
+        return (r.key, r.entry)
+    }
+
+    public var keys: [RedisBytes] { slots.compactMap { $0?.key } }
+
+    public struct Iterator: IteratorProtocol {
+        let table: KeyTable
+        var i = 0
+        public mutating func next() -> (key: RedisBytes, value: Keyspace.Entry)? {
+            while i <= table.mask {
+                defer { i += 1 }
+                if let r = table.slots[i] { return (r.key, r.entry) }
+            }
+            return nil
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(table: self) }
+}
+
+struct KeyRecordHeader {
+    /// The value, or `.string(.empty)` as a placeholder when the string is embedded.
+    var value: KeyValue
+    var expiry: Int64
+    var hash: UInt64
+    var keyLength: Int32
+    /// Length of the embedded string after the key, or -1 when `value` holds the value.
+    var embeddedLength: Int32
+
+    var hashTag: UInt32 { UInt32(truncatingIfNeeded: hash >> 32) }
+}
+
+/// A key's record: header, then the key's bytes, then an embedded string value.
+final class KeyRecord: ManagedBuffer<KeyRecordHeader, UInt8> {
+    static func make(key: RedisBytes, hash: UInt64, entry: Keyspace.Entry) -> KeyRecord {
+        var embedded: RedisBytes?
+        if case .string(let s) = entry.value, s.count <= KeyTable.embeddedStringLimit { embedded = s }
+        let total = key.count + (embedded?.count ?? 0)
+        let r =
+            KeyRecord.create(minimumCapacity: total) { _ in
+                KeyRecordHeader(
+                    value: embedded == nil ? entry.value : .string(.empty), expiry: entry.rawExpiry, hash: hash,
+                    keyLength: Int32(key.count), embeddedLength: Int32(embedded?.count ?? -1))
+            } as! KeyRecord
+        r.withUnsafeMutablePointerToElements { p in
+            key.bytes.withUnsafeBufferPointer { k in
+                if let b = k.baseAddress { p.update(from: b, count: k.count) }
+            }
+            if let e = embedded {
+                e.bytes.withUnsafeBufferPointer { v in
+                    if let b = v.baseAddress { (p + key.count).update(from: b, count: v.count) }
+                }
+            }
+        }
+        return r
+    }
+
+    @inline(__always) func keyEquals(_ key: RedisBytes) -> Bool {
+        let n = Int(header.keyLength)
+        guard n == key.count else { return false }
+        return withUnsafeMutablePointerToElements { p in
+            key.bytes.withUnsafeBufferPointer { k in
+                n == 0 || memcmp(p, k.baseAddress!, n) == 0
+            }
+        }
+    }
+
+    var key: RedisBytes {
+        let n = Int(header.keyLength)
+        return withUnsafeMutablePointerToElements { RedisBytes(Array(UnsafeBufferPointer(start: $0, count: n))) }
+    }
+
+    var value: KeyValue {
+        let e = Int(header.embeddedLength)
+        guard e >= 0 else { return header.value }
+        let n = Int(header.keyLength)
+        return withUnsafeMutablePointerToElements {
+            .string(RedisBytes(Array(UnsafeBufferPointer(start: $0 + n, count: e))))
+        }
+    }
+
+    var entry: Keyspace.Entry {
+        var x = Keyspace.Entry(value: value)
+        x.rawExpiry = header.expiry
+        return x
+    }
+}
