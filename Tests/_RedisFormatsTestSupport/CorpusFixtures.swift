@@ -209,6 +209,10 @@ public struct RDBReadResult: Equatable, Sendable {
     public struct KeyValue: Equatable, Sendable {
         public var header: RDBKeyHeader
         public var value: RedisValue
+        public init(header: RDBKeyHeader, value: RedisValue) {
+            self.header = header
+            self.value = value
+        }
     }
 
     public init() {}
