@@ -26,6 +26,7 @@ public final class SortedSetValue: @unchecked Sendable {
         let c = SortedSetValue()
         c.storage = storage
         c.sortedCache = sortedCache
+        c.cacheUpdates = cacheUpdates
         return c
     }
 
@@ -85,9 +86,14 @@ public final class SortedSetValue: @unchecked Sendable {
             storage = .packed(PackedEntries())
             let old = t.updateValue(score, forKey: member)
             storage = .table(t)
-            if old != score { sortedCache = nil }
+            if old != score || old?.sign != score.sign {
+                if let old { cacheRemove(SortedSetEntry(member: member, score: old)) }
+                cacheInsert(SortedSetEntry(member: member, score: score))
+            }
             return old == nil
         case .packed(var p):
+            // A listpack holds a whole score as an integer, so -0 comes back as 0 (Redis's `zzlInsertAt`).
+            let score = score == 0 ? 0 : score
             storage = .packed(PackedEntries())
             let existed = Self.removePacked(member, from: &p)
             if p.count / 2 + 1 > Self.maxPackedEntries || member.count > Self.maxPackedLength {
@@ -151,15 +157,25 @@ public final class SortedSetValue: @unchecked Sendable {
         switch storage {
         case .table(var t):
             storage = .packed(PackedEntries())
-            let removed = t.removeValue(forKey: member) != nil
+            let old = t.removeValue(forKey: member)
             storage = .table(t)
-            if removed { sortedCache = nil }
-            return removed
+            if let old { cacheRemove(SortedSetEntry(member: member, score: old)) }
+            return old != nil
         case .packed(var p):
             storage = .packed(PackedEntries())
             let removed = Self.removePacked(member, from: &p)
             storage = .packed(p)
             return removed
+        }
+    }
+
+    /// Calls `body` with every member and its score, in no particular order (rank order is not built).
+    public func forEachEntry(_ body: (RedisBytes, Double) throws -> Void) rethrows {
+        switch storage {
+        case .packed(let p):
+            for e in Self.entries(p) { try body(e.member, e.score) }
+        case .table(let t):
+            for (m, s) in t { try body(m, s) }
         }
     }
 
@@ -169,10 +185,83 @@ public final class SortedSetValue: @unchecked Sendable {
         case .packed(let p):
             return Self.entries(p)
         case .table(let t):
+            cacheUpdates = 0
             if let c = sortedCache { return c }
             let s = t.map { SortedSetEntry(member: $0.key, score: $0.value) }.sorted(by: Self.precedes)
             sortedCache = s
             return s
+        }
+    }
+
+    // MARK: Keeping the rank order of a table
+
+    /// Changes applied to ``sortedCache`` in place since rank order was last read. Past
+    /// ``maxCacheUpdates`` the cache is dropped, so a long run of writes (ZINCRBY into a big leaderboard) costs
+    /// O(1) each again instead of a memmove of the whole order each.
+    var cacheUpdates = 0
+    static let maxCacheUpdates = 32
+
+    /// The index where `e` is or would go in `c` (binary search in rank order).
+    static func lowerBound(_ e: SortedSetEntry, in c: [SortedSetEntry]) -> Int {
+        var lo = 0
+        var hi = c.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if precedes(c[mid], e) { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    private func noteCacheUpdate() -> Bool {
+        guard sortedCache != nil else { return false }
+        cacheUpdates += 1
+        if cacheUpdates > Self.maxCacheUpdates {
+            sortedCache = nil
+            return false
+        }
+        return true
+    }
+
+    private func cacheRemove(_ e: SortedSetEntry) {
+        guard noteCacheUpdate(), var c = sortedCache else { return }
+        sortedCache = nil  // release the reference before mutating
+        let i = Self.lowerBound(e, in: c)
+        if i < c.count && c[i].member == e.member {
+            c.remove(at: i)
+            sortedCache = c
+        }
+    }
+
+    private func cacheInsert(_ e: SortedSetEntry) {
+        guard noteCacheUpdate(), var c = sortedCache else { return }
+        sortedCache = nil
+        c.insert(e, at: Self.lowerBound(e, in: c))
+        sortedCache = c
+    }
+
+    /// Removes the members at ranks `range` (0-based, clamped by the caller) and returns them in rank order.
+    ///
+    /// - Complexity: O(n) for a packed set; for a table O(k) plus building the rank order when it is stale.
+    @discardableResult
+    public func removeRanks(_ range: Range<Int>) -> [SortedSetEntry] {
+        guard !range.isEmpty else { return [] }
+        switch storage {
+        case .packed(var p):
+            let all = Self.entries(p)
+            storage = .packed(PackedEntries())
+            p.removeSubrange(2 * range.lowerBound, count: 2 * range.count)
+            storage = .packed(p)
+            return Array(all[range])
+        case .table(var t):
+            var c = sortedEntries
+            sortedCache = nil
+            storage = .packed(PackedEntries())
+            let removed = Array(c[range])
+            for e in removed { t.removeValue(forKey: e.member) }
+            c.removeSubrange(range)
+            storage = .table(t)
+            sortedCache = c
+            return removed
         }
     }
 
