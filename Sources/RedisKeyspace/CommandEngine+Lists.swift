@@ -67,22 +67,19 @@ extension CommandEngine {
         try int(b, in: 0...Int64.max, message: "value is out of range, must be positive")
     }
 
-    /// A blocking command's timeout in seconds (`getTimeoutFromObjectOrReply` with `UNIT_SECONDS`), checked as a
-    /// server checks it, as absolute Unix ms (0: none). The engine never blocks; the value only decides errors.
+    /// A blocking command's timeout in seconds, checked as Redis 7.0's `getTimeoutFromObjectOrReply` checks it
+    /// (`UNIT_SECONDS`): read with `strtold`, times 1000, truncated to a `long long` — where a value that does not
+    /// fit (`inf`, `1e400`, 9.3e15 s) becomes `LLONG_MIN` on x86-64 and so "timeout is negative". Returns the
+    /// deadline in Unix ms (0: none); the engine never blocks, so the value only decides errors.
     func blockingTimeout(_ b: RedisBytes) throws(CommandFailure) -> Int64 {
         guard let seconds = RedisNumbers.parseLongDouble(b.bytes) else {
             throw CommandFailure(.error("ERR timeout is not a float or out of range"))
         }
         let ms = seconds * 1000
-        if ms > RedisNumbers.LongDouble(Int64.max) { throw CommandFailure(.error("ERR timeout is out of range")) }
-        let rounded = ms.rounded(.up)
-        if rounded < 0 { throw CommandFailure(.error("ERR timeout is negative")) }
-        guard rounded < RedisNumbers.LongDouble(Int64.max) else { throw CommandFailure(.error("ERR timeout is out of range")) }
-        let t = Int64(rounded)
-        if t == 0 { return 0 }
-        let now = referenceTime
-        if t > Int64.max - now { throw CommandFailure(.error("ERR timeout is out of range")) }
-        return t + now
+        let limit = RedisNumbers.LongDouble(sign: .plus, exponent: 63, significand: 1)
+        let t: Int64 = ms < limit && ms >= -limit ? Int64(ms) : Int64.min
+        if t < 0 { throw CommandFailure(.error("ERR timeout is negative")) }
+        return t == 0 ? 0 : t &+ referenceTime
     }
 
     // MARK: Implementations
