@@ -212,4 +212,180 @@ struct ListSetZSetDifferentialTests {
         try h.runComparing(commands)
         #expect(h.problems.isEmpty)
     }
+
+    // MARK: Sets
+
+    @Test("SADD, SREM and SMOVE across intset, small and big sets, with every error")
+    func setWrites() throws {
+        let h = try DifferentialHarness()
+        defer { h.stop() }
+        try h.run([
+            ["SET", "str", "v"], ["SADD", "s", "1", "2", "3", "2"], ["SADD", "s", "-5", "9223372036854775807"], ["SADD", "s", "a", "1"],
+            ["SADD", "str", "x"], ["SADD", "s"], ["SREM", "s", "1", "zz", "a"], ["SREM", "nos", "x"], ["SREM", "str", "x"], ["SREM", "s"],
+            ["SADD", "e", "only"], ["SREM", "e", "only", "more"], ["SADD", "ints"] + (0..<600).map(String.init),
+            ["SADD", "ints", "07"], ["SREM", "ints", "07", "5", "599"], ["SADD", "many"] + numbered("m", 200),
+            ["SADD", "longs", longElement], ["SADD", "longs", "x", "1"], ["SREM", "many"] + numbered("m", 100),
+            ["SMOVE", "nos", "d", "x"], ["SMOVE", "nos", "str", "x"], ["SMOVE", "str", "d", "x"], ["SMOVE", "s", "str", "2"],
+            ["SMOVE", "s", "s", "2"], ["SMOVE", "s", "s", "zz"], ["SMOVE", "s", "d", "zz"], ["SMOVE", "s", "d", "2"],
+            ["SMOVE", "s", "d", "2"], ["SMOVE", "ints", "d", "300"], ["SMOVE", "many", "d", "m150"], ["SMOVE", "longs", "d", longElement],
+            ["SADD", "one", "x"], ["SMOVE", "one", "d", "x"], ["SADD", "one", "y"], ["SMOVE", "one", "newset", "y"], ["SMOVE", "s", "d"],
+        ])
+        try h.compareKeyspace()
+        #expect(h.problems.isEmpty)
+    }
+
+    /// Runs SPOP key count on both sides. The picks differ (the server's are random), so this checks the counts,
+    /// that every pick was a member, that the engine took its documented picks (the first members by bytes), and
+    /// then makes the server's set equal to the engine's so that the keyspaces can still be compared.
+    func checkPartialSPOP(_ h: DifferentialHarness, _ key: String, _ count: Int) throws {
+        guard case .set(let s)? = h.keyspace.value(db: 0, key: RedisBytes(key)) else {
+            Issue.record("\(key) is not a set in the engine")
+            return
+        }
+        let before = Set(s.members)
+        guard case .array(let serverItems?) = try h.connection.call(["SPOP", key, String(count)]) else {
+            Issue.record("SPOP \(key) \(count): the server did not reply with an array")
+            return
+        }
+        let engineReply = try h.engine.apply(["SPOP", key, String(count)].map { RedisBytes($0) })
+        guard case .array(let engineItems?) = engineReply else {
+            Issue.record("SPOP \(key) \(count): engine replied \(engineReply)")
+            return
+        }
+        let serverPicks = serverItems.compactMap { r -> RedisBytes? in if case .bulk(let b?) = r { RedisBytes(b) } else { nil } }
+        let enginePicks = engineItems.compactMap { r -> RedisBytes? in if case .bulk(let b?) = r { b } else { nil } }
+        #expect(serverPicks.count == min(count, before.count) && enginePicks.count == serverPicks.count)
+        #expect(Set(serverPicks).count == serverPicks.count && Set(enginePicks).count == enginePicks.count)
+        #expect(Set(serverPicks).isSubset(of: before) && Set(enginePicks).isSubset(of: before))
+        #expect(enginePicks == Array(before.sorted().prefix(count)))
+        if !serverPicks.isEmpty { _ = try h.connection.call([RedisBytes("SADD"), RedisBytes(key)] + serverPicks) }
+        if !enginePicks.isEmpty { _ = try h.connection.call([RedisBytes("SREM"), RedisBytes(key)] + enginePicks) }
+    }
+
+    @Test("SPOP: errors, empty and whole-set pops match the server; partial pops take as many members as asked")
+    func setPop() throws {
+        let h = try DifferentialHarness()
+        defer { h.stop() }
+        try h.run([
+            ["SET", "str", "v"], ["SPOP", "nos"], ["SPOP", "nos", "3"], ["SPOP", "nos", "0"], ["SPOP", "str"], ["SPOP", "str", "1"],
+            ["SPOP", "str", "0"], ["SPOP", "nos", "-1"], ["SPOP", "str", "-1"], ["SPOP", "nos", "x"], ["SPOP", "nos", "1", "2"],
+            ["SADD", "s1", "only"], ["SPOP", "s1"], ["SADD", "s2", "a", "b"], ["SPOP", "s2", "0"],
+        ])
+        // Whole-set pops are deterministic up to reply order.
+        for (key, members) in [("w1", ["1", "2", "3"]), ("w2", numbered("x", 200)), ("w3", ["a", longElement])] {
+            try h.run([["SADD", key] + members])
+            let want = try h.connection.call(["SPOP", key, "1000"])
+            let got = try h.engine.apply(["SPOP", key, "1000"].map { RedisBytes($0) })
+            if case .array(let w?) = want, case .array(let g?) = got {
+                let wantSet = Set(w.compactMap { r -> [UInt8]? in if case .bulk(let b?) = r { b } else { nil } })
+                let gotSet = Set(g.compactMap { r -> [UInt8]? in if case .bulk(let b?) = r { b.bytes } else { nil } })
+                #expect(wantSet == Set(members.map { Array($0.utf8) }) && gotSet == wantSet)
+            } else {
+                Issue.record("SPOP \(key) 1000: server \(want), engine \(got)")
+            }
+        }
+        try h.compareKeyspace()
+        try h.run([["SADD", "p1", "5", "3", "9", "1"], ["SADD", "p2"] + numbered("y", 300), ["SADD", "p3", "b", "a", longElement, "c"]])
+        try checkPartialSPOP(h, "p1", 2)
+        try checkPartialSPOP(h, "p2", 1)
+        try checkPartialSPOP(h, "p2", 120)
+        try checkPartialSPOP(h, "p3", 3)
+        try h.compareKeyspace()
+        // One member without a count.
+        try h.run([["SADD", "p4", "z", "m", "q"]])
+        let serverOne = try h.connection.call(["SPOP", "p4"])
+        let engineOne = try h.engine.apply(["SPOP", "p4"].map { RedisBytes($0) })
+        #expect(engineOne == .bulk("m"))
+        if case .bulk(let b?) = serverOne {
+            #expect(["z", "m", "q"].map { Array($0.utf8) }.contains(b))
+            _ = try h.connection.call([RedisBytes("SADD"), "p4", RedisBytes(b)])
+            _ = try h.connection.call(["SREM", "p4", "m"])
+        } else {
+            Issue.record("SPOP p4: server replied \(serverOne)")
+        }
+        try h.compareKeyspace()
+        #expect(h.problems.isEmpty)
+    }
+
+    @Test("SINTERSTORE, SUNIONSTORE and SDIFFSTORE replace the destination (and its TTL) or delete it")
+    func setStores() throws {
+        let h = try DifferentialHarness()
+        defer { h.stop() }
+        try h.run([
+            ["SET", "str", "v"], ["SADD", "a", "1", "2", "3", "x"], ["SADD", "b", "2", "3", "4", "y"], ["SADD", "c", "3", "x", "2"],
+            ["SADD", "big"] + numbered("m", 300) + ["2", "3"], ["SADD", "d", "old"], ["EXPIRE", "d", "1000"],
+            ["SINTERSTORE", "d", "a", "b"], ["SINTERSTORE", "d", "a", "b", "c"], ["SINTERSTORE", "d", "a", "big"],
+            ["SINTERSTORE", "d", "a", "nos"], ["SINTERSTORE", "d", "a", "b"], ["SINTERSTORE", "d", "nos", "str"],
+            ["SINTERSTORE", "d", "a", "str"], ["SINTERSTORE", "d", "a", "a"], ["SINTERSTORE", "d", "a"], ["SINTERSTORE", "d"],
+            ["SINTERSTORE", "e", "a", "b"], ["SINTERSTORE", "a", "a", "c"], ["SINTERSTORE", "str", "a", "b"], ["SINTERSTORE", "f", "b", "c", "big"],
+            ["SUNIONSTORE", "u", "a", "b", "nos"], ["SUNIONSTORE", "u", "big", "c"], ["SUNIONSTORE", "u", "nos"], ["SUNIONSTORE", "u", "a", "str"],
+            ["SUNIONSTORE", "u", "nos", "nos2"], ["SUNIONSTORE", "b", "b", "c"], ["SADD", "u", "z"], ["EXPIRE", "u", "500"],
+            ["SUNIONSTORE", "u", "u", "a"], ["SDIFFSTORE", "df", "b", "a"], ["SDIFFSTORE", "df", "big", "b", "nos"],
+            ["SDIFFSTORE", "df", "nos", "a"], ["SDIFFSTORE", "df", "b", "b"], ["SDIFFSTORE", "df", "a", "str"], ["SDIFFSTORE", "df", "a", "c", "a"],
+            ["SDIFFSTORE", "df", "big", "a"], ["SDIFFSTORE", "df", "c", "big"], ["SDIFFSTORE", "df"], ["SUNIONSTORE", "str", "a"],
+        ])
+        try h.compareKeyspace()
+        #expect(h.problems.isEmpty)
+    }
+
+    @Test("A seeded random set sequence matches the server after every batch", arguments: [UInt64(3), 4])
+    func setRandom(seed: UInt64) throws {
+        let h = try DifferentialHarness()
+        defer { h.stop() }
+        var rng = SeededGenerator(seed: seed)
+        let keys = ["s1", "s2", "s3", "str", "list"]
+        func key() -> String { keys.randomElement(using: &rng)! }
+        func member() -> String {
+            switch rng.next() % 6 {
+            case 0: return longElement + String(rng.next() % 4)
+            case 1, 2: return String(Int(rng.next() % 700) - 50)
+            default: return "m\(rng.next() % 300)"
+            }
+        }
+        var commands: [[String]] = [["SET", "str", "v"], ["RPUSH", "list", "a"]]
+        for _ in 0..<3000 {
+            switch rng.next() % 14 {
+            case 0, 1, 2, 3:
+                let n = rng.next() % 10 == 0 ? 200 : Int(rng.next() % 6) + 1
+                commands.append(["SADD", key()] + (0..<n).map { _ in member() })
+            case 4, 5:
+                let n = rng.next() % 10 == 0 ? 150 : Int(rng.next() % 4) + 1
+                commands.append(["SREM", key()] + (0..<n).map { _ in member() })
+            case 6, 7: commands.append(["SMOVE", key(), key(), member()])
+            case 8: commands.append(["SINTERSTORE", key(), key(), key()])
+            case 9: commands.append(["SUNIONSTORE", key(), key(), key()])
+            case 10: commands.append(["SDIFFSTORE", key(), key(), key(), key()])
+            case 11:
+                // SPOP is only comparable when it takes the whole set.
+                commands.append(["SPOP", key(), String(10_000 + rng.next() % 10)])
+            case 12: commands.append(["SPOP", key(), rng.next() % 2 == 0 ? "0" : "-1"])
+            default: commands.append(["SADD", key(), member(), member()])
+            }
+        }
+        for (i, c) in commands.enumerated() {
+            if c[0] == "SPOP", let n = Int(c[2]), n >= 10_000 {
+                try compareUnordered(h, c)
+            } else {
+                try h.run([c])
+            }
+            if i % 250 == 249 { try h.compareKeyspace() }
+        }
+        try h.compareKeyspace()
+        #expect(h.problems.isEmpty)
+    }
+
+    /// Runs a command whose reply is an array in no defined order (SPOP of a whole set) and compares the replies as
+    /// multisets (anything else exactly).
+    func compareUnordered(_ h: DifferentialHarness, _ c: [String]) throws {
+        let want = try h.connection.call(c)
+        h.engine.now = currentMilliseconds()
+        let got = try h.engine.apply(c.map { RedisBytes($0) })
+        if case .array(let w?) = want, case .array(let g?) = got {
+            let ws = w.compactMap { r -> [UInt8]? in if case .bulk(let b?) = r { b } else { nil } }.sorted { $0.lexicographicallyPrecedes($1) }
+            let gs = g.compactMap { r -> [UInt8]? in if case .bulk(let b?) = r { b.bytes } else { nil } }.sorted { $0.lexicographicallyPrecedes($1) }
+            #expect(ws.count == w.count && gs == ws, "\(c.joined(separator: " ")): engine \(got), server \(want)")
+        } else {
+            #expect(DifferentialHarness.same(got, want), "\(c.joined(separator: " ")): engine \(got), server \(want)")
+        }
+    }
 }
