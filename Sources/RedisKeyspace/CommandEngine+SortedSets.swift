@@ -382,12 +382,13 @@ extension CommandEngine {
     // MARK: ZRANGESTORE
 
     /// Stores `entries` (distinct members) at `key` replacing any value and TTL, or deletes `key` when empty.
-    func storeSortedSetResult(_ key: RedisBytes, _ entries: [SortedSetEntry]) -> Reply {
+    /// `asTable` as in ``SortedSetValue/init(_:asTable:)``: it decides only how a -0 score comes out.
+    func storeSortedSetResult(_ key: RedisBytes, _ entries: [SortedSetEntry], asTable: Bool) -> Reply {
         if entries.isEmpty {
             delete(key)
             return .integer(0)
         }
-        let z = SortedSetValue(entries)
+        let z = SortedSetValue(entries, asTable: asTable)
         store(key, .sortedSet(z))
         return .integer(Int64(z.count))
     }
@@ -433,7 +434,7 @@ extension CommandEngine {
         case .score: scores = try CommandEngine.scoreRange(a[minIndex], a[maxIndex])
         case .lex: lex = try CommandEngine.lexRange(a[minIndex], a[maxIndex])
         }
-        guard let z = try sortedSet(a[2]) else { return storeSortedSetResult(a[1], []) }
+        guard let z = try sortedSet(a[2]) else { return storeSortedSetResult(a[1], [], asTable: false) }
         let all = z.sortedEntries
         let n = Int64(all.count)
         var picked: [SortedSetEntry] = []
@@ -445,7 +446,7 @@ extension CommandEngine {
             if start <= end && start < n {
                 if end >= n { end = n - 1 }
                 let lo = Int(start), hi = Int(end)
-                picked = rev ? Array(all[(all.count - 1 - hi)...(all.count - 1 - lo)]) : Array(all[lo...hi])
+                picked = rev ? Array(all[(all.count - 1 - hi)...(all.count - 1 - lo)].reversed()) : Array(all[lo...hi])
             }
         case .score, .lex:
             if offset > 0 && offset >= n { break }
@@ -473,7 +474,9 @@ extension CommandEngine {
                 if left > 0 { left -= 1 }
             }
         }
-        return storeSortedSetResult(a[1], picked)
+        // Like `zrangeResultBeginStore`: a rank range of more than 128 starts as a skiplist; anything else starts
+        // packed and converts on the way, in emission order.
+        return storeSortedSetResult(a[1], picked, asTable: type == .rank && picked.count > SortedSetValue.maxPackedEntries)
     }
 
     // MARK: ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE
@@ -614,6 +617,9 @@ extension CommandEngine {
                 result.append(SortedSetEntry(member: m, score: s))
             }
         }
-        return storeSortedSetResult(a[1], result)
+        // Built as a skiplist and converted to a listpack only when small enough (`zsetConvertToListpackIfNeeded`).
+        let small = result.count <= SortedSetValue.maxPackedEntries
+            && result.allSatisfy { $0.member.count <= SortedSetValue.maxPackedLength }
+        return storeSortedSetResult(a[1], result, asTable: !small)
     }
 }

@@ -22,6 +22,20 @@ public final class SortedSetValue: @unchecked Sendable {
         for e in entries { set(e.member, e.score) }
     }
 
+    /// A sorted set of distinct members built as Redis builds a computed one: with `asTable` the dictionary from
+    /// the start (Redis's skiplist, which keeps every score bit for bit, -0 included), otherwise member by member
+    /// in the given order, packed until a limit is passed (a listpack stores -0 as the integer 0).
+    public init(_ entries: [SortedSetEntry], asTable: Bool) {
+        guard asTable else {
+            for e in entries { set(e.member, e.score) }
+            return
+        }
+        var t: [RedisBytes: Double] = [:]
+        t.reserveCapacity(entries.count)
+        for e in entries { t[e.member] = e.score }
+        storage = .table(t)
+    }
+
     public func clone() -> SortedSetValue {
         let c = SortedSetValue()
         c.storage = storage
@@ -92,8 +106,6 @@ public final class SortedSetValue: @unchecked Sendable {
             }
             return old == nil
         case .packed(var p):
-            // A listpack holds a whole score as an integer, so -0 comes back as 0 (Redis's `zzlInsertAt`).
-            let score = score == 0 ? 0 : score
             storage = .packed(PackedEntries())
             let existed = Self.removePacked(member, from: &p)
             if p.count / 2 + 1 > Self.maxPackedEntries || member.count > Self.maxPackedLength {
@@ -105,6 +117,8 @@ public final class SortedSetValue: @unchecked Sendable {
                 sortedCache = nil
                 return !existed
             }
+            // A listpack holds a whole score as an integer, so -0 comes back as 0 (Redis's `zzlInsertAt`).
+            let score = score == 0 ? 0 : score
             // Insert in rank order.
             let entry = SortedSetEntry(member: member, score: score)
             var rank = 0

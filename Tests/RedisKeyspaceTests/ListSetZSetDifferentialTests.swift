@@ -388,4 +388,262 @@ struct ListSetZSetDifferentialTests {
             #expect(DifferentialHarness.same(got, want), "\(c.joined(separator: " ")): engine \(got), server \(want)")
         }
     }
+
+    // MARK: Sorted sets
+
+    @Test("ZADD with NX, XX, GT, LT, CH and INCR, and ZINCRBY: replies, score formatting and every error")
+    func zsetAdd() throws {
+        let h = try DifferentialHarness()
+        defer { h.stop() }
+        try h.run([
+            ["SET", "str", "v"], ["ZADD", "z", "1", "a", "2", "b", "3", "c"], ["ZADD", "z", "1.5", "a"],
+            ["ZADD", "z", "CH", "1.5", "a", "5", "b", "9", "d"], ["ZADD", "z", "NX", "100", "a", "7", "e"],
+            ["ZADD", "z", "XX", "100", "a", "7", "f"], ["ZADD", "z", "XX", "CH", "101", "a", "7", "g"],
+            ["ZADD", "z", "GT", "50", "a", "200", "b"], ["ZADD", "z", "GT", "CH", "50", "a", "201", "b", "1", "newgt"],
+            ["ZADD", "z", "LT", "CH", "0", "a", "999", "b", "-1", "newlt"], ["ZADD", "z", "XX", "GT", "1000", "c"],
+            ["ZADD", "z", "xx", "lt", "ch", "1000", "c", "-5", "c"], ["ZADD", "z", "INCR", "2.5", "a"], ["ZADD", "z", "INCR", "NX", "1", "a"],
+            ["ZADD", "z", "INCR", "NX", "1", "new"], ["ZADD", "z", "INCR", "XX", "1", "nonex"], ["ZADD", "z", "INCR", "GT", "-1", "a"],
+            ["ZADD", "z", "INCR", "LT", "-1", "a"], ["ZADD", "z", "INCR", "GT", "0", "a"], ["ZADD", "z", "INCR", "CH", "0", "a"],
+            ["ZADD", "z", "INCR", "1", "a", "2", "b"], ["ZADD", "z", "NX", "XX", "1", "a"], ["ZADD", "z", "GT", "LT", "1", "a"],
+            ["ZADD", "z", "NX", "GT", "1", "a"], ["ZADD", "z", "NX", "LT", "1", "a"], ["ZADD", "z", "NX", "XX", "1"],
+            ["ZADD", "z", "1", "a", "2"], ["ZADD", "z", "NX"], ["ZADD", "z", "NX", "CH"], ["ZADD", "z"], ["ZADD", "z", "1"],
+            ["ZADD", "z", "x", "a"], ["ZADD", "z", "1", "a", "x", "b"], ["ZADD", "z", "nan", "a"], ["ZADD", "z", " 1", "a"],
+            ["ZADD", "z", "1 ", "a"], ["ZADD", "z", "", "a"], ["ZADD", "z", "1e-400", "a"], ["ZADD", "z", "1e-320", "tiny"],
+            ["ZADD", "z", "0x10", "hex"], ["ZADD", "z", "inf", "pinf"], ["ZADD", "z", "-inf", "ninf"], ["ZADD", "z", "+inf", "pinf2"],
+            ["ZADD", "z", "INCR", "-inf", "pinf"], ["ZADD", "z", "INCR", "+inf", "pinf"], ["ZADD", "z", "1e308", "huge"],
+            ["ZINCRBY", "z", "1e308", "huge"], ["ZINCRBY", "z", "-inf", "huge"], ["ZINCRBY", "z", "1", "huge"],
+            ["ZADD", "str", "1", "a"], ["ZADD", "str", "XX", "1", "a"], ["ZADD", "str", "x", "a"], ["ZADD", "noz", "XX", "1", "a"],
+            ["ZADD", "noz", "XX", "INCR", "1", "a"], ["ZADD", "noz", "GT", "1", "a"], ["ZADD", "z", "1", "dup", "2", "dup"],
+            ["ZADD", "z", "CH", "3", "dup", "3", "dup"], ["ZINCRBY", "z", "0.1", "fl"], ["ZINCRBY", "z", "0.2", "fl"],
+            ["ZINCRBY", "z", "1", "a"], ["ZINCRBY", "z", "x", "a"], ["ZINCRBY", "str", "1", "a"], ["ZINCRBY", "str", "x", "a"],
+            ["ZINCRBY", "z", "nx", "a"], ["ZINCRBY", "z", "1"], ["ZINCRBY", "z", "1", "a", "b"], ["ZINCRBY", "newz", "-0", "m"],
+            ["ZINCRBY", "newz", "-0", "m"], ["ZADD", "z", "-0", "negzero"], ["ZINCRBY", "z", "-0", "negzero"],
+            ["ZADD", "z", "0.30000000000000004", "x"], ["ZADD", "z", "123456789012345678", "bigint"], ["ZINCRBY", "z", "1e-17", "x"],
+            ["ZADD", "z", "XX", "NX", "INCR", "1", "a"], ["ZREM", "z", "a", "nonmember", "b"], ["ZREM", "noz", "a"], ["ZREM", "str", "a"],
+            ["ZREM", "z"], ["ZADD", "one", "1", "x"], ["ZREM", "one", "x", "y"],
+        ])
+        try h.compareKeyspace()
+        // Big sets, long members, and the switch from packed to a table in the middle of one command.
+        try h.run([
+            ["ZADD", "big"] + (0..<300).flatMap { [String($0 % 17), "m\($0)"] }, ["ZADD", "grow"] + (0..<127).flatMap { [String($0), "g\($0)"] },
+            ["ZADD", "grow", "1000", "g1000", "1001", "g1001", "5", "g5"], ["ZADD", "longm", "1", longElement], ["ZADD", "longm", "2", "short"],
+            ["ZINCRBY", "big", "0.5", "m7"], ["ZADD", "big", "GT", "CH", "100", "m8", "0", "m9", "3", "new"], ["ZADD", "big", "INCR", "-inf", "m10"],
+            ["ZADD", "big", "INCR", "inf", "m10"], ["ZADD", "big", "-0", "m11"], ["ZREM", "big"] + numbered("m", 100),
+            ["ZADD", "big", "XX", "CH", "7", "m150", "7", "m999"], ["ZINCRBY", "longm", "2", longElement],
+        ])
+        try h.compareKeyspace()
+        #expect(h.problems.isEmpty)
+    }
+
+    @Test("ZREMRANGEBYRANK, ZREMRANGEBYSCORE and ZREMRANGEBYLEX with every kind of bound")
+    func zsetRemoveRanges() throws {
+        let h = try DifferentialHarness()
+        defer { h.stop() }
+        let small = (0..<10).flatMap { [String($0), "m\($0)"] }
+        let lex = ["a", "b", "c", "d", "e", "f", "g"].flatMap { ["0", $0] }
+        try h.run([
+            ["SET", "str", "v"], ["ZADD", "r"] + small, ["ZREMRANGEBYRANK", "r", "0", "1"], ["ZREMRANGEBYRANK", "r", "-2", "-1"],
+            ["ZREMRANGEBYRANK", "r", "5", "2"], ["ZREMRANGEBYRANK", "r", "100", "200"], ["ZREMRANGEBYRANK", "r", "-100", "0"],
+            ["ZREMRANGEBYRANK", "r", "x", "1"], ["ZREMRANGEBYRANK", "nor", "x", "1"], ["ZREMRANGEBYRANK", "nor", "0", "1"],
+            ["ZREMRANGEBYRANK", "str", "0", "1"], ["ZREMRANGEBYRANK", "r", "0", "-1"], ["ZADD", "s"] + small,
+            ["ZREMRANGEBYSCORE", "s", "(1", "3"], ["ZREMRANGEBYSCORE", "s", "-inf", "(1"], ["ZREMRANGEBYSCORE", "s", "8", "+inf"],
+            ["ZREMRANGEBYSCORE", "s", "5", "4"], ["ZREMRANGEBYSCORE", "s", "(5", "5"], ["ZREMRANGEBYSCORE", "s", "(5", "(6"],
+            ["ZREMRANGEBYSCORE", "s", "a", "1"], ["ZREMRANGEBYSCORE", "s", "1", "(b"], ["ZREMRANGEBYSCORE", "s", "nan", "1"],
+            ["ZREMRANGEBYSCORE", "s", " 4", "4"], ["ZREMRANGEBYSCORE", "s", "", "10"], ["ZREMRANGEBYSCORE", "s", "(", "100"],
+            ["ZREMRANGEBYSCORE", "nos", "a", "1"], ["ZREMRANGEBYSCORE", "str", "1", "2"], ["ZREMRANGEBYSCORE", "s", "-inf", "inf"],
+            ["ZADD", "l"] + lex, ["ZREMRANGEBYLEX", "l", "[b", "(d"], ["ZREMRANGEBYLEX", "l", "(e", "+"], ["ZREMRANGEBYLEX", "l", "+", "-"],
+            ["ZREMRANGEBYLEX", "l", "-", "-"], ["ZREMRANGEBYLEX", "l", "b", "d"], ["ZREMRANGEBYLEX", "l", "[a", "bc"],
+            ["ZREMRANGEBYLEX", "l", "", "+"], ["ZREMRANGEBYLEX", "l", "-x", "+"], ["ZREMRANGEBYLEX", "nol", "x", "+"],
+            ["ZREMRANGEBYLEX", "str", "-", "+"], ["ZREMRANGEBYLEX", "l", "[z", "[a"], ["ZREMRANGEBYLEX", "l", "(a", "(a"],
+            ["ZREMRANGEBYLEX", "l", "[", "[a"], ["ZREMRANGEBYLEX", "l", "-", "+"],
+            // Lex ranges over mixed scores (Redis leaves them undefined; a listpack answers in rank order).
+            ["ZADD", "mixed", "1", "d", "2", "a", "3", "c", "4", "b"], ["ZREMRANGEBYLEX", "mixed", "[b", "[c"],
+        ])
+        try h.compareKeyspace()
+        let bigLex = numbered("k", 300).flatMap { ["0", $0] }
+        try h.run([
+            ["ZADD", "big"] + (0..<300).flatMap { [String($0 / 3), "m\($0)"] }, ["ZREMRANGEBYRANK", "big", "10", "19"],
+            ["ZREMRANGEBYRANK", "big", "-10", "-5"], ["ZREMRANGEBYSCORE", "big", "(20", "30"], ["ZREMRANGEBYSCORE", "big", "-inf", "2"],
+            ["ZADD", "biglex"] + bigLex, ["ZREMRANGEBYLEX", "biglex", "[k1", "(k2"], ["ZREMRANGEBYLEX", "biglex", "(k5", "+"],
+            ["ZREMRANGEBYLEX", "biglex", "-", "[k3"],
+        ])
+        try h.compareKeyspace()
+        #expect(h.problems.isEmpty)
+    }
+
+    @Test("ZPOPMIN, ZPOPMAX, ZMPOP and the blocking pops, run without blocking")
+    func zsetPops() throws {
+        let h = try DifferentialHarness()
+        defer { h.stop() }
+        try h.run([
+            ["SET", "str", "v"], ["ZADD", "p", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "5.5", "f"], ["ZPOPMIN", "p"],
+            ["ZPOPMAX", "p"], ["ZPOPMIN", "p", "2"], ["ZPOPMAX", "p", "1"], ["ZPOPMIN", "p", "0"], ["ZPOPMIN", "nop"], ["ZPOPMIN", "nop", "2"],
+            ["ZPOPMIN", "nop", "0"], ["ZPOPMIN", "str"], ["ZPOPMIN", "str", "0"], ["ZPOPMIN", "p", "-1"], ["ZPOPMIN", "p", "x"],
+            ["ZPOPMIN", "nop", "-1"], ["ZPOPMIN", "p", "1", "2"], ["ZPOPMAX", "p", "100"], ["ZADD", "q", "1", "a", "2", "b", "3", "c"],
+            ["BZPOPMIN", "nop", "q", "0"], ["BZPOPMAX", "q", "nop", "0"], ["BZPOPMIN", "nop", "0.01"], ["BZPOPMIN", "q", "x"],
+            ["BZPOPMIN", "q", "-1"], ["BZPOPMIN", "str", "0"], ["BZPOPMIN", "nop", "str", "0"], ["BZPOPMIN", "q"], ["BZPOPMAX", "q", "inf"],
+            ["ZADD", "m1", "1", "a", "2", "b", "3", "c"], ["ZADD", "m2", "10", "x"], ["ZMPOP", "2", "nop", "m1", "MIN"],
+            ["ZMPOP", "2", "m1", "m2", "MAX", "COUNT", "5"], ["ZMPOP", "1", "nop", "MIN"], ["ZMPOP", "0", "m2", "MIN"],
+            ["ZMPOP", "-1", "m2", "MIN"], ["ZMPOP", "x", "m2", "MIN"], ["ZMPOP", "3", "a", "b", "MIN"], ["ZMPOP", "1", "m2", "LEFT"],
+            ["ZMPOP", "1", "m2", "MIN", "COUNT", "0"], ["ZMPOP", "1", "m2", "MIN", "COUNT", "x"], ["ZMPOP", "1", "m2", "MIN", "COUNT"],
+            ["ZMPOP", "1", "m2", "MIN", "COUNT", "1", "COUNT", "1"], ["ZMPOP", "1", "m2", "max", "foo"], ["ZMPOP", "2", "str", "m2", "MIN"],
+            ["ZMPOP", "2", "m2", "str", "MIN"], ["ZMPOP", "2", "nop", "str", "MIN"], ["ZMPOP", "1", "m2"],
+            ["ZADD", "b1", "1", "a", "2", "b", "3", "c"], ["BZMPOP", "0", "2", "nop", "b1", "MAX", "COUNT", "2"], ["BZMPOP", "0.01", "1", "nop", "MIN"],
+            ["BZMPOP", "x", "1", "b1", "MIN"], ["BZMPOP", "0", "0", "b1", "MIN"], ["BZMPOP", "x", "0", "b1", "MIN"], ["BZMPOP", "0", "1", "b1", "UP"],
+            ["BZMPOP", "-1", "1", "b1", "MIN"], ["BZMPOP", "0", "1", "str", "MIN"], ["BZMPOP", "0", "1", "b1", "MIN", "COUNT", "9"],
+            ["MULTI"], ["BZPOPMIN", "nop", "0"], ["BZMPOP", "0", "1", "nop", "MAX"], ["ZADD", "nop", "1", "z"], ["BZPOPMAX", "nop", "0"], ["EXEC"],
+        ])
+        try h.compareKeyspace()
+        try h.run([
+            ["ZADD", "big"] + (0..<300).flatMap { [String($0 % 50), "m\($0)"] }, ["ZPOPMIN", "big", "5"], ["ZPOPMAX", "big", "5"],
+            ["ZADD", "big", "-1", "low", "100", "high"], ["ZPOPMIN", "big"], ["ZPOPMAX", "big"], ["ZINCRBY", "big", "-100", "m200"],
+            ["ZPOPMIN", "big"], ["BZPOPMAX", "big", "0"], ["ZMPOP", "1", "big", "MIN", "COUNT", "150"], ["ZADD", "big", "7", "again"],
+            ["ZPOPMIN", "big", "3"], ["ZMPOP", "1", "big", "MAX", "COUNT", "1000"],
+        ])
+        try h.compareKeyspace()
+        #expect(h.problems.isEmpty)
+    }
+
+    @Test("ZRANGESTORE by rank, score and lex, reversed and limited")
+    func zsetRangeStore() throws {
+        let h = try DifferentialHarness()
+        defer { h.stop() }
+        let src = (0..<10).flatMap { [String($0), "m\($0)"] }
+        let lex = ["a", "b", "c", "d", "e", "f", "g"].flatMap { ["0", $0] }
+        try h.run([
+            ["SET", "str", "v"], ["ZADD", "src"] + src, ["ZADD", "lex"] + lex, ["ZRANGESTORE", "d", "src", "0", "2"],
+            ["ZRANGESTORE", "d", "src", "-3", "-1"], ["ZRANGESTORE", "d", "src", "0", "1", "REV"], ["ZRANGESTORE", "d", "src", "5", "1"],
+            ["ZRANGESTORE", "d", "src", "100", "200"], ["ZRANGESTORE", "d", "src", "-100", "100"], ["ZRANGESTORE", "d", "src", "x", "1"],
+            ["ZRANGESTORE", "d", "src", "2", "5", "BYSCORE"], ["ZRANGESTORE", "d", "src", "(2", "(5", "BYSCORE"],
+            ["ZRANGESTORE", "d", "src", "5", "2", "BYSCORE", "REV"], ["ZRANGESTORE", "d", "src", "2", "5", "BYSCORE", "REV"],
+            ["ZRANGESTORE", "d", "src", "-inf", "+inf", "BYSCORE", "LIMIT", "2", "3"], ["ZRANGESTORE", "d", "src", "+inf", "-inf", "REV", "BYSCORE", "LIMIT", "1", "2"],
+            ["ZRANGESTORE", "d", "src", "-inf", "+inf", "BYSCORE", "LIMIT", "-1", "3"], ["ZRANGESTORE", "d", "src", "-inf", "+inf", "BYSCORE", "LIMIT", "2", "-1"],
+            ["ZRANGESTORE", "d", "src", "-inf", "+inf", "BYSCORE", "LIMIT", "2", "0"], ["ZRANGESTORE", "d", "src", "-inf", "+inf", "BYSCORE", "LIMIT", "100", "1"],
+            ["ZRANGESTORE", "d", "src", "-inf", "+inf", "BYSCORE", "LIMIT", "9", "5"], ["ZRANGESTORE", "d", "src", "0", "1", "LIMIT", "0", "1"],
+            ["ZRANGESTORE", "d", "src", "0", "1", "LIMIT", "0", "-1"], ["ZRANGESTORE", "d", "src", "0", "1", "WITHSCORES"],
+            ["ZRANGESTORE", "d", "src", "0", "1", "REV", "REV"], ["ZRANGESTORE", "d", "src", "0", "1", "BYSCORE", "BYLEX"],
+            ["ZRANGESTORE", "d", "src", "0", "1", "LIMIT", "1"], ["ZRANGESTORE", "d", "src", "a", "1", "BYSCORE"],
+            ["ZRANGESTORE", "d", "src", "0", "1", "LIMIT", "x", "1", "BYSCORE"], ["ZRANGESTORE", "d", "lex", "[b", "(e", "BYLEX"],
+            ["ZRANGESTORE", "d", "lex", "-", "+", "BYLEX", "LIMIT", "1", "2"], ["ZRANGESTORE", "d", "lex", "+", "-", "BYLEX", "REV", "LIMIT", "1", "2"],
+            ["ZRANGESTORE", "d", "lex", "[e", "[b", "BYLEX", "REV"], ["ZRANGESTORE", "d", "lex", "b", "e", "BYLEX"], ["ZRANGESTORE", "d", "lex", "[z", "+", "BYLEX"],
+            ["ZRANGESTORE", "d", "nosrc", "0", "-1"], ["ZADD", "d", "1", "x"], ["EXPIRE", "d", "100"], ["ZRANGESTORE", "d", "src", "0", "0"],
+            ["ZRANGESTORE", "d", "str", "0", "-1"], ["ZRANGESTORE", "str", "src", "0", "-1"], ["ZRANGESTORE", "d", "src", "0"],
+            ["ZRANGESTORE", "d", "src", "5", "1"], ["ZRANGESTORE", "src", "src", "2", "4"], ["ZRANGESTORE", "d2", "lex", "-", "+", "BYLEX"],
+        ])
+        try h.compareKeyspace()
+        try h.run([
+            ["ZADD", "big"] + (0..<300).flatMap { [String($0 % 60), "m\($0)"] }, ["ZRANGESTORE", "d3", "big", "0", "-1"],
+            ["ZRANGESTORE", "d4", "big", "10", "200", "REV"], ["ZRANGESTORE", "d5", "big", "(10", "40", "BYSCORE", "LIMIT", "3", "150"],
+            ["ZRANGESTORE", "d6", "big", "40", "10", "BYSCORE", "REV", "LIMIT", "0", "5"],
+        ])
+        try h.compareKeyspace()
+        #expect(h.problems.isEmpty)
+    }
+
+    @Test("ZUNIONSTORE, ZINTERSTORE and ZDIFFSTORE with sets, weights, aggregates and every error")
+    func zsetStores() throws {
+        let h = try DifferentialHarness()
+        defer { h.stop() }
+        try h.run([
+            ["SET", "str", "v"], ["ZADD", "a", "1", "x", "2", "y", "3", "z"], ["ZADD", "b", "10", "y", "20", "z", "30", "w"],
+            ["SADD", "s", "x", "w", "v"], ["ZUNIONSTORE", "u", "2", "a", "b"], ["ZUNIONSTORE", "u", "3", "a", "b", "s"],
+            ["ZUNIONSTORE", "u", "3", "a", "b", "s", "WEIGHTS", "2", "0.5", "-1"], ["ZUNIONSTORE", "u", "2", "a", "b", "AGGREGATE", "MIN"],
+            ["ZUNIONSTORE", "u", "2", "a", "b", "AGGREGATE", "max", "WEIGHTS", "1", "-1"], ["ZUNIONSTORE", "u", "2", "a", "noz"],
+            ["ZUNIONSTORE", "u", "1", "noz"], ["ZUNIONSTORE", "u", "0", "a"], ["ZUNIONSTORE", "u", "-1", "a"], ["ZUNIONSTORE", "u", "x", "a"],
+            ["ZUNIONSTORE", "u", "3", "a", "b"], ["ZUNIONSTORE", "u", "2", "a", "str"], ["ZUNIONSTORE", "u", "2", "str", "a", "WEIGHTS", "x"],
+            ["ZUNIONSTORE", "u", "2", "a", "b", "WEIGHTS", "1"], ["ZUNIONSTORE", "u", "2", "a", "b", "WEIGHTS", "1", "x"],
+            ["ZUNIONSTORE", "u", "2", "a", "b", "WEIGHTS", "1", "nan"], ["ZUNIONSTORE", "u", "2", "a", "b", "AGGREGATE", "AVG"],
+            ["ZUNIONSTORE", "u", "2", "a", "b", "AGGREGATE"], ["ZUNIONSTORE", "u", "2", "a", "b", "WITHSCORES"], ["ZUNIONSTORE", "u", "2", "a", "b", "FOO"],
+            ["ZADD", "inf", "inf", "x", "-inf", "y"], ["ZUNIONSTORE", "u", "2", "inf", "a", "WEIGHTS", "0", "1"],
+            ["ZUNIONSTORE", "u", "2", "inf", "inf"], ["ZUNIONSTORE", "u", "3", "inf", "inf", "a", "WEIGHTS", "1", "-1", "1"],
+            ["ZINTERSTORE", "i", "2", "a", "b"], ["ZINTERSTORE", "i", "3", "a", "b", "s"], ["ZINTERSTORE", "i", "2", "a", "s", "WEIGHTS", "3", "4"],
+            ["ZINTERSTORE", "i", "2", "a", "b", "AGGREGATE", "MIN"], ["ZINTERSTORE", "i", "2", "a", "b", "AGGREGATE", "MAX"],
+            ["ZINTERSTORE", "i", "2", "a", "noz"], ["ZINTERSTORE", "i", "2", "a", "a"], ["ZINTERSTORE", "i", "2", "inf", "inf", "WEIGHTS", "1", "-1"],
+            ["ZINTERSTORE", "i", "2", "inf", "a", "WEIGHTS", "0", "1", "AGGREGATE", "MIN"], ["ZINTERSTORE", "i", "0", "a"],
+            ["ZINTERSTORE", "i", "2", "a", "str"], ["ZINTERSTORE", "i", "1", "s"], ["ZDIFFSTORE", "d", "2", "a", "b"],
+            ["ZDIFFSTORE", "d", "2", "b", "s"], ["ZDIFFSTORE", "d", "3", "a", "noz", "s"], ["ZDIFFSTORE", "d", "1", "noz"],
+            ["ZDIFFSTORE", "d", "2", "a", "a"], ["ZDIFFSTORE", "d", "1", "s"], ["ZDIFFSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "1"],
+            ["ZDIFFSTORE", "d", "2", "a", "b", "AGGREGATE", "SUM"], ["ZDIFFSTORE", "d", "0", "a"], ["ZDIFFSTORE", "d", "2", "str", "a"],
+            ["ZADD", "t", "1", "x"], ["EXPIRE", "t", "100"], ["ZUNIONSTORE", "t", "2", "t", "a"], ["SET", "t2", "v"],
+            ["ZINTERSTORE", "t2", "2", "a", "b"], ["ZINTERSTORE", "t2", "2", "a", "noz"], ["ZUNIONSTORE", "a", "2", "a", "b"],
+            ["ZUNIONSTORE", "u"], ["ZUNIONSTORE", "u", "1"],
+        ])
+        try h.compareKeyspace()
+        try h.run([
+            ["ZADD", "big1"] + (0..<300).flatMap { [String($0 % 7), "m\($0)"] }, ["ZADD", "big2"] + (100..<400).flatMap { [String($0 % 5), "m\($0)"] },
+            ["SADD", "bigs"] + numbered("m", 250, from: 50), ["ZUNIONSTORE", "bu", "3", "big1", "big2", "bigs", "WEIGHTS", "1", "2", "0.25"],
+            ["ZINTERSTORE", "bi", "3", "big1", "big2", "bigs", "AGGREGATE", "MAX"], ["ZDIFFSTORE", "bd", "3", "big1", "bigs", "big2"],
+            ["ZINTERSTORE", "bi2", "2", "big1", "a"],
+        ])
+        try h.compareKeyspace()
+        #expect(h.problems.isEmpty)
+    }
+
+    @Test("A seeded random sorted set sequence matches the server after every batch", arguments: [UInt64(5), 6])
+    func zsetRandom(seed: UInt64) throws {
+        let h = try DifferentialHarness()
+        defer { h.stop() }
+        var rng = SeededGenerator(seed: seed)
+        // "zl" only ever holds score 0 (lex commands need one score) and is never a destination.
+        let keys = ["z1", "z2", "z3", "set", "str"]
+        let scores = ["0", "1", "-1", "2.5", "0.25", "-3.75", "100", "inf", "-inf", "1e3", "(1", "x"]
+        func key() -> String { keys.randomElement(using: &rng)! }
+        func dst() -> String { ["z1", "z2", "z3", "set", "str"].randomElement(using: &rng)! }
+        func member() -> String { rng.next() % 9 == 0 ? longElement + String(rng.next() % 3) : "m\(rng.next() % 250)" }
+        func score() -> String { scores[Int(rng.next() % UInt64(scores.count - 2))] }
+        func anyScore() -> String { scores.randomElement(using: &rng)! }
+        func index() -> String { String(Int(rng.next() % 40) - 20) }
+        func lexBound() -> String {
+            switch rng.next() % 5 {
+            case 0: return "-"
+            case 1: return "+"
+            case 2: return "(m\(rng.next() % 250)"
+            case 3: return "[m\(rng.next() % 250)"
+            default: return "m1"
+            }
+        }
+        let flagSets: [[String]] = [[], ["NX"], ["XX"], ["GT"], ["LT"], ["CH"], ["XX", "GT", "CH"], ["LT", "CH"], ["NX", "CH"], ["INCR"], ["GT", "INCR"], ["NX", "XX"]]
+        var commands: [[String]] = [["SET", "str", "v"], ["SADD", "set", "m1", "m2", "m3", "m200"]]
+        for _ in 0..<3000 {
+            switch rng.next() % 22 {
+            case 0, 1, 2, 3:
+                let flags = flagSets.randomElement(using: &rng)!
+                let n = flags.contains("INCR") ? 1 : (rng.next() % 10 == 0 ? 150 : Int(rng.next() % 4) + 1)
+                commands.append(["ZADD", key()] + flags + (0..<n).flatMap { _ in [rng.next() % 40 == 0 ? anyScore() : score(), member()] })
+            case 4: commands.append(["ZADD", "zl"] + (0..<Int(rng.next() % 20 + 1)).flatMap { _ in ["0", member()] })
+            case 5: commands.append(["ZINCRBY", key(), score(), member()])
+            case 6: commands.append(["ZREM", key(), member(), member()])
+            case 7: commands.append(["ZREMRANGEBYRANK", key(), index(), index()])
+            case 8: commands.append(["ZREMRANGEBYSCORE", key(), anyScore(), anyScore()])
+            case 9: commands.append(["ZREMRANGEBYLEX", "zl", lexBound(), lexBound()])
+            case 10: commands.append([rng.next() % 2 == 0 ? "ZPOPMIN" : "ZPOPMAX", key()] + (rng.next() % 2 == 0 ? [String(rng.next() % 5)] : []))
+            case 11: commands.append(["ZMPOP", "2", key(), "zl", rng.next() % 2 == 0 ? "MIN" : "MAX", "COUNT", String(rng.next() % 4 + 1)])
+            case 12: commands.append([rng.next() % 2 == 0 ? "BZPOPMIN" : "BZPOPMAX", key(), key(), "0.01"])
+            case 13: commands.append(["BZMPOP", "0.01", "1", key(), "MAX"])
+            case 14: commands.append(["ZRANGESTORE", dst(), key(), index(), index()] + (rng.next() % 2 == 0 ? ["REV"] : []))
+            case 15:
+                var c = ["ZRANGESTORE", dst(), key(), anyScore(), anyScore(), "BYSCORE"]
+                if rng.next() % 2 == 0 { c.append("REV") }
+                if rng.next() % 2 == 0 { c += ["LIMIT", String(Int(rng.next() % 6) - 1), String(Int(rng.next() % 8) - 1)] }
+                commands.append(c)
+            case 16:
+                var c = ["ZRANGESTORE", dst(), "zl", lexBound(), lexBound(), "BYLEX"]
+                if rng.next() % 2 == 0 { c.append("REV") }
+                if rng.next() % 2 == 0 { c += ["LIMIT", String(Int(rng.next() % 6) - 1), String(Int(rng.next() % 8) - 1)] }
+                commands.append(c)
+            case 17, 18:
+                let op = ["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"].randomElement(using: &rng)!
+                let n = Int(rng.next() % 3) + 1
+                var c = [op, dst(), String(n)] + (0..<n).map { _ in rng.next() % 4 == 0 ? "zl" : key() }
+                if op != "ZDIFFSTORE" && rng.next() % 2 == 0 { c += ["WEIGHTS"] + (0..<n).map { _ in ["1", "2", "0.5", "-1", "0"].randomElement(using: &rng)! } }
+                if op != "ZDIFFSTORE" && rng.next() % 2 == 0 { c += ["AGGREGATE", ["SUM", "MIN", "MAX"].randomElement(using: &rng)!] }
+                commands.append(c)
+            case 19: commands.append(["ZREM", "zl", member(), member(), member()])
+            case 20: commands.append(["SADD", "set", member()])
+            default: commands.append(["ZADD", key(), score(), member()])
+            }
+        }
+        try h.runComparing(commands)
+        #expect(h.problems.isEmpty)
+    }
 }
