@@ -209,11 +209,18 @@ public final class SortedSetValue: @unchecked Sendable {
 
     // MARK: Keeping the rank order of a table
 
+    /// Whether rank order is at hand without sorting: always for a packed set; for a big one, after a ranked
+    /// read and until more than ``maxCacheUpdates`` changes (patched in place) have followed it.
+    public var isRankOrderBuilt: Bool {
+        if case .packed = storage { return true }
+        return sortedCache != nil
+    }
+
     /// Changes applied to ``sortedCache`` in place since rank order was last read. Past
     /// ``maxCacheUpdates`` the cache is dropped, so a long run of writes (ZINCRBY into a big leaderboard) costs
     /// O(1) each again instead of a memmove of the whole order each.
     var cacheUpdates = 0
-    static let maxCacheUpdates = 32
+    public static let maxCacheUpdates = 32
 
     /// The index where `e` is or would go in `c` (binary search in rank order).
     static func lowerBound(_ e: SortedSetEntry, in c: [SortedSetEntry]) -> Int {
