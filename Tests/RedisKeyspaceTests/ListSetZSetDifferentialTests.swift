@@ -665,4 +665,50 @@ struct ListSetZSetDifferentialTests {
         try h.runComparing(commands)
         #expect(h.problems.isEmpty)
     }
+
+    // MARK: All three on shared keys
+
+    @Test("A seeded random mix of list, set and sorted set commands on shared keys matches the server", arguments: [UInt64(9), 10])
+    func mixedRandom(seed: UInt64) throws {
+        let h = try DifferentialHarness()
+        defer { h.stop() }
+        var rng = SeededGenerator(seed: seed)
+        let keys = ["k1", "k2", "k3", "k4", "str"]
+        func key() -> String { keys.randomElement(using: &rng)! }
+        func member() -> String { rng.next() % 10 == 0 ? longElement : String(rng.next() % 40) }
+        func number() -> String { String(Int(rng.next() % 12) - 4) }
+        func many(_ n: Int) -> [String] { (0..<n).map { _ in member() } }
+        var commands: [[String]] = [["SET", "str", "v"]]
+        for _ in 0..<2500 {
+            let n = rng.next() % 12 == 0 ? 140 : Int(rng.next() % 3) + 1
+            switch rng.next() % 24 {
+            case 0: commands.append(["RPUSH", key()] + many(n))
+            case 1: commands.append(["LPUSH", key()] + many(n))
+            case 2: commands.append(["LPOP", key(), String(rng.next() % 4)])
+            case 3: commands.append(["LMOVE", key(), key(), "LEFT", "RIGHT"])
+            case 4: commands.append(["LREM", key(), number(), member()])
+            case 5: commands.append(["LTRIM", key(), number(), number()])
+            case 6: commands.append(["LMPOP", "3", key(), key(), key(), "RIGHT", "COUNT", "3"])
+            case 7: commands.append(["SADD", key()] + many(n))
+            case 8: commands.append(["SREM", key()] + many(n))
+            case 9: commands.append(["SMOVE", key(), key(), member()])
+            case 10: commands.append(["SINTERSTORE", key(), key(), key()])
+            case 11: commands.append(["SUNIONSTORE", key(), key(), key()])
+            case 12: commands.append(["SDIFFSTORE", key(), key(), key()])
+            case 13: commands.append(["ZADD", key()] + many(n).flatMap { [number(), $0] })
+            case 14: commands.append(["ZINCRBY", key(), number(), member()])
+            case 15: commands.append(["ZREM", key()] + many(n))
+            case 16: commands.append(["ZPOPMAX", key(), String(rng.next() % 3)])
+            case 17: commands.append(["ZMPOP", "2", key(), key(), "MIN", "COUNT", "2"])
+            case 18: commands.append(["ZRANGESTORE", key(), key(), number(), number()])
+            case 19: commands.append(["ZUNIONSTORE", key(), "2", key(), key(), "WEIGHTS", number(), number()])
+            case 20: commands.append(["ZINTERSTORE", key(), "2", key(), key(), "AGGREGATE", "MAX"])
+            case 21: commands.append(["ZDIFFSTORE", key(), "2", key(), key()])
+            case 22: commands.append(["ZREMRANGEBYSCORE", key(), number(), number()])
+            default: commands.append(["DEL", key()])
+            }
+        }
+        try h.runComparing(commands)
+        #expect(h.problems.isEmpty)
+    }
 }
