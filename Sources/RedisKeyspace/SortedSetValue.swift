@@ -13,8 +13,26 @@ public final class SortedSetValue: @unchecked Sendable {
         case table([RedisBytes: Double])
     }
     var storage: Storage = .packed(PackedEntries())
-    /// Rank order of a table; nil when a change made it stale.
-    var sortedCache: [SortedSetEntry]?
+    /// Rank order of a table; nil when a change made it stale. Pops from the low end (ZPOPMIN draining a big
+    /// queue) only move ``rankOrderStart``; reading this property drops the popped front first.
+    var sortedCache: [SortedSetEntry]? {
+        get {
+            if rankOrderStart > 0, var s = rankOrderStorage {
+                rankOrderStorage = nil
+                s.removeFirst(rankOrderStart)
+                rankOrderStorage = s
+                rankOrderStart = 0
+            }
+            return rankOrderStorage
+        }
+        set {
+            rankOrderStorage = newValue
+            rankOrderStart = 0
+        }
+    }
+    /// The rank order of a table from index ``rankOrderStart`` on (the entries before it are popped).
+    private var rankOrderStorage: [SortedSetEntry]?
+    private var rankOrderStart = 0
 
     public init() {}
 
@@ -213,7 +231,7 @@ public final class SortedSetValue: @unchecked Sendable {
     /// read and until more than ``maxCacheUpdates`` changes (patched in place) have followed it.
     public var isRankOrderBuilt: Bool {
         if case .packed = storage { return true }
-        return sortedCache != nil
+        return rankOrderStorage != nil
     }
 
     /// Changes applied to ``sortedCache`` in place since rank order was last read. Past
@@ -234,7 +252,7 @@ public final class SortedSetValue: @unchecked Sendable {
     }
 
     private func noteCacheUpdate() -> Bool {
-        guard sortedCache != nil else { return false }
+        guard rankOrderStorage != nil else { return false }
         cacheUpdates += 1
         if cacheUpdates > Self.maxCacheUpdates {
             sortedCache = nil
@@ -274,14 +292,27 @@ public final class SortedSetValue: @unchecked Sendable {
             storage = .packed(p)
             return Array(all[range])
         case .table(var t):
-            var c = sortedEntries
-            sortedCache = nil
+            if rankOrderStorage == nil { _ = sortedEntries }
+            cacheUpdates = 0
+            guard var c = rankOrderStorage else { return [] }
+            rankOrderStorage = nil  // release the reference before mutating
             storage = .packed(PackedEntries())
-            let removed = Array(c[range])
+            let base = rankOrderStart
+            let ranks = (base + range.lowerBound)..<(base + range.upperBound)
+            let removed = Array(c[ranks])
             for e in removed { t.removeValue(forKey: e.member) }
-            c.removeSubrange(range)
             storage = .table(t)
-            sortedCache = c
+            if range.lowerBound == 0 {
+                // Popping the lowest ranks: move the start; shift the array only once half of it is dead.
+                rankOrderStart += range.count
+                if rankOrderStart > 64 && rankOrderStart > c.count / 2 {
+                    c.removeFirst(rankOrderStart)
+                    rankOrderStart = 0
+                }
+            } else {
+                c.removeSubrange(ranks)
+            }
+            rankOrderStorage = c
             return removed
         }
     }

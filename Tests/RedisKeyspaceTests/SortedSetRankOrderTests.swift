@@ -110,4 +110,40 @@ struct SortedSetRankOrderTests {
         #expect(z.sortedEntries == freshOrder())
         #expect(z.count == 19_998)
     }
+
+    @Test("Draining a big sorted set with ZPOPMIN pops in rank order, with writes and ZPOPMAX in between")
+    func drain() throws {
+        let ks = Keyspace()
+        let engine = CommandEngine(keyspace: ks)
+        var model: [SortedSetEntry] = []
+        var add: [RedisBytes] = ["ZADD", "q"]
+        for i in 0..<5000 {
+            let e = SortedSetEntry(member: RedisBytes("job:\(i)"), score: Double((i * 7919) % 5000))
+            model.append(e)
+            add += [RedisBytes(String(Int(e.score))), e.member]
+        }
+        try engine.apply(add)
+        model.sort(by: SortedSetValue.precedes)
+        var mismatches = 0
+        for step in 0..<4000 {
+            if step % 700 == 699 {
+                // A write in the middle of the drain lands in the kept order.
+                let e = SortedSetEntry(member: RedisBytes("late:\(step)"), score: Double(step) + 0.5)
+                try engine.apply(["ZADD", "q", RedisBytes(RedisNumbers.formatReply(e.score)), e.member])
+                model.insert(e, at: model.firstIndex { SortedSetValue.precedes(e, $0) } ?? model.count)
+            }
+            let fromTop = step % 250 == 249
+            let reply = try engine.apply([fromTop ? "ZPOPMAX" : "ZPOPMIN", "q"])
+            let want = fromTop ? model.removeLast() : model.removeFirst()
+            if reply != .array([.bulk(want.member), .bulk(RedisBytes(RedisNumbers.formatReply(want.score)))]) { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+        guard case .sortedSet(let z)? = ks.value(db: 0, key: "q") else {
+            Issue.record("q is gone")
+            return
+        }
+        #expect(z.sortedEntries == model)
+        #expect(try engine.apply(["ZPOPMIN", "q", "100000"]) == .array(model.flatMap { [.bulk($0.member), .bulk(RedisBytes(RedisNumbers.formatReply($0.score)))] }))
+        #expect(ks.value(db: 0, key: "q") == nil)
+    }
 }
