@@ -27,7 +27,9 @@ extension CommandEngine {
             let to = try CommandEngine.listEnd(a[4])
             return try e.lmove(a[1], a[2], fromHead: from, toHead: to)
         },
-        Spec("rpoplpush", arity: 3) { e, a throws(CommandFailure) in try e.lmove(a[1], a[2], fromHead: false, toHead: true) },
+        Spec("rpoplpush", arity: 3) { e, a throws(CommandFailure) in
+            try e.lmove(a[1], a[2], fromHead: false, toHead: true)
+        },
         Spec("blmove", arity: 6) { e, a throws(CommandFailure) in
             let from = try CommandEngine.listEnd(a[3])
             let to = try CommandEngine.listEnd(a[4])
@@ -58,7 +60,9 @@ extension CommandEngine {
     /// `getRangeLongFromObjectOrReply`: an integer in `range`, else `message` (for both a bad number and one out
     /// of range).
     static func int(_ b: RedisBytes, in range: ClosedRange<Int64>, message: String) throws(CommandFailure) -> Int64 {
-        guard let v = RedisInteger.parse(b.bytes), range.contains(v) else { throw CommandFailure(.error("ERR " + message)) }
+        guard let v = RedisInteger.parse(b.bytes), range.contains(v) else {
+            throw CommandFailure(.error("ERR " + message))
+        }
         return v
     }
 
@@ -184,7 +188,9 @@ extension CommandEngine {
     }
 
     /// LMOVE / RPOPLPUSH and the non-blocking run of BLMOVE / BRPOPLPUSH.
-    func lmove(_ source: RedisBytes, _ destination: RedisBytes, fromHead: Bool, toHead: Bool) throws(CommandFailure) -> Reply {
+    func lmove(_ source: RedisBytes, _ destination: RedisBytes, fromHead: Bool, toHead: Bool) throws(CommandFailure)
+        -> Reply
+    {
         guard let src = try list(source) else { return .null }
         if let d = value(destination) {
             guard case .list = d else { return .wrongType }
@@ -198,7 +204,8 @@ extension CommandEngine {
 
     /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count], and BLMPOP timeout numkeys … (never blocking).
     func lmpop(_ a: [RedisBytes], numkeysIndex: Int) throws(CommandFailure) -> Reply {
-        let numkeys = try CommandEngine.int(a[numkeysIndex], in: 1...Int64.max, message: "numkeys should be greater than 0")
+        let numkeys = try CommandEngine.int(
+            a[numkeysIndex], in: 1...Int64.max, message: "numkeys should be greater than 0")
         let (whereIndex, overflow) = Int64(numkeysIndex + 1).addingReportingOverflow(numkeys)
         guard !overflow, whereIndex < Int64(a.count) else { return .syntax }
         let atHead = try CommandEngine.listEnd(a[Int(whereIndex)])

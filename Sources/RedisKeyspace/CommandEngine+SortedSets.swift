@@ -47,7 +47,12 @@ extension CommandEngine {
     /// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...], and ZINCRBY key increment member
     /// (`zaddGenericCommand`: both parse the same options).
     func zadd(_ a: [RedisBytes], incr incrCommand: Bool) throws(CommandFailure) -> Reply {
-        var nx = false, xx = false, gt = false, lt = false, ch = false, incr = incrCommand
+        var nx = false
+        var xx = false
+        var gt = false
+        var lt = false
+        var ch = false
+        var incr = incrCommand
         var scoreIndex = 2
         options: while scoreIndex < a.count {
             switch CommandEngine.upper(a[scoreIndex]) {
@@ -79,7 +84,9 @@ extension CommandEngine {
             if xx { return incr ? .null : .integer(0) }
             z = try sortedSet(a[1], create: true)!
         }
-        var added: Int64 = 0, updated: Int64 = 0, processed = 0
+        var added: Int64 = 0
+        var updated: Int64 = 0
+        var processed = 0
         var result = 0.0
         for (j, score) in scores.enumerated() {
             let member = a[scoreIndex + 1 + 2 * j]
@@ -254,7 +261,8 @@ extension CommandEngine {
 
     /// ZREMRANGEBYRANK / ZREMRANGEBYSCORE / ZREMRANGEBYLEX key min max.
     func zremrange(_ a: [RedisBytes], by kind: RangeKind) throws(CommandFailure) -> Reply {
-        var start: Int64 = 0, end: Int64 = 0
+        var start: Int64 = 0
+        var end: Int64 = 0
         var scores: ScoreRange?
         var lex: LexRange?
         switch kind {
@@ -346,7 +354,8 @@ extension CommandEngine {
 
     /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count], and BZMPOP timeout numkeys … (never blocking).
     func zmpop(_ a: [RedisBytes], numkeysIndex: Int) throws(CommandFailure) -> Reply {
-        let numkeys = try CommandEngine.int(a[numkeysIndex], in: 1...Int64.max, message: "numkeys should be greater than 0")
+        let numkeys = try CommandEngine.int(
+            a[numkeysIndex], in: 1...Int64.max, message: "numkeys should be greater than 0")
         let (whereIndex, overflow) = Int64(numkeysIndex + 1).addingReportingOverflow(numkeys)
         guard !overflow, whereIndex < Int64(a.count) else { return .syntax }
         let max: Bool
@@ -395,8 +404,10 @@ extension CommandEngine {
 
     /// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count] (`zrangeGenericCommand`).
     func zrangestore(_ a: [RedisBytes]) throws(CommandFailure) -> Reply {
-        var minIndex = 3, maxIndex = 4
-        var offset: Int64 = 0, limit: Int64 = -1
+        var minIndex = 3
+        var maxIndex = 4
+        var offset: Int64 = 0
+        var limit: Int64 = -1
         var reverse: Bool?
         var kind: RangeKind?
         var j = 5
@@ -424,7 +435,8 @@ extension CommandEngine {
             return .error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
         }
         if rev && type != .rank { swap(&minIndex, &maxIndex) }
-        var start: Int64 = 0, end: Int64 = 0
+        var start: Int64 = 0
+        var end: Int64 = 0
         var scores: ScoreRange?
         var lex: LexRange?
         switch type {
@@ -445,7 +457,8 @@ extension CommandEngine {
             if start < 0 { start = 0 }
             if start <= end && start < n {
                 if end >= n { end = n - 1 }
-                let lo = Int(start), hi = Int(end)
+                let lo = Int(start)
+                let hi = Int(end)
                 picked = rev ? Array(all[(all.count - 1 - hi)...(all.count - 1 - lo)].reversed()) : Array(all[lo...hi])
             }
         case .score, .lex:
@@ -476,7 +489,8 @@ extension CommandEngine {
         }
         // Like `zrangeResultBeginStore`: a rank range of more than 128 starts as a skiplist; anything else starts
         // packed and converts on the way, in emission order.
-        return storeSortedSetResult(a[1], picked, asTable: type == .rank && picked.count > SortedSetValue.maxPackedEntries)
+        return storeSortedSetResult(
+            a[1], picked, asTable: type == .rank && picked.count > SortedSetValue.maxPackedEntries)
     }
 
     // MARK: ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE
@@ -618,7 +632,8 @@ extension CommandEngine {
             }
         }
         // Built as a skiplist and converted to a listpack only when small enough (`zsetConvertToListpackIfNeeded`).
-        let small = result.count <= SortedSetValue.maxPackedEntries
+        let small =
+            result.count <= SortedSetValue.maxPackedEntries
             && result.allSatisfy { $0.member.count <= SortedSetValue.maxPackedLength }
         return storeSortedSetResult(a[1], result, asTable: !small)
     }

@@ -11,7 +11,9 @@ struct SortedSetRankOrderTests {
         model.map { SortedSetEntry(member: $0.key, score: $0.value) }.sorted(by: SortedSetValue.precedes)
     }
 
-    @Test("ZADD, ZINCRBY, ZREM, ZPOPMIN/ZPOPMAX and ZREMRANGEBYRANK on a big set agree with a sorted model", arguments: [UInt64(7), 8])
+    @Test(
+        "ZADD, ZINCRBY, ZREM, ZPOPMIN/ZPOPMAX and ZREMRANGEBYRANK on a big set agree with a sorted model",
+        arguments: [UInt64(7), 8])
     func mixedWorkload(seed: UInt64) throws {
         var rng = SeededGenerator(seed: seed)
         let ks = Keyspace()
@@ -51,10 +53,16 @@ struct SortedSetRankOrderTests {
                 if max { all.reverse() }
                 let want = all.prefix(n)
                 for e in want { model[e.member] = nil }
-                #expect(reply == .array(want.flatMap { [.bulk($0.member), .bulk(RedisBytes(RedisNumbers.formatReply($0.score)))] }), "step \(step)")
+                #expect(
+                    reply
+                        == .array(
+                            want.flatMap { [.bulk($0.member), .bulk(RedisBytes(RedisNumbers.formatReply($0.score)))] }),
+                    "step \(step)")
             case 6:
                 let start = Int(rng.next() % 20)
-                let reply = try engine.apply(["ZREMRANGEBYRANK", "z", RedisBytes(String(start)), RedisBytes(String(start + 2))])
+                let reply = try engine.apply([
+                    "ZREMRANGEBYRANK", "z", RedisBytes(String(start)), RedisBytes(String(start + 2)),
+                ])
                 let all = Self.ordered(model)
                 let gone = all.count > start ? all[start..<min(all.count, start + 3)] : []
                 for e in gone { model[e.member] = nil }
@@ -76,7 +84,9 @@ struct SortedSetRankOrderTests {
         #expect(z.sortedEntries == Self.ordered(model))
     }
 
-    @Test("After a ranked read a big sorted set patches its rank order for a few writes, then drops it so writes stay O(1)")
+    @Test(
+        "After a ranked read a big sorted set patches its rank order for a few writes, then drops it so writes stay O(1)"
+    )
     func rankOrderUpkeep() throws {
         let ks = Keyspace()
         let engine = CommandEngine(keyspace: ks)
@@ -135,7 +145,9 @@ struct SortedSetRankOrderTests {
             let fromTop = step % 250 == 249
             let reply = try engine.apply([fromTop ? "ZPOPMAX" : "ZPOPMIN", "q"])
             let want = fromTop ? model.removeLast() : model.removeFirst()
-            if reply != .array([.bulk(want.member), .bulk(RedisBytes(RedisNumbers.formatReply(want.score)))]) { mismatches += 1 }
+            if reply != .array([.bulk(want.member), .bulk(RedisBytes(RedisNumbers.formatReply(want.score)))]) {
+                mismatches += 1
+            }
         }
         #expect(mismatches == 0)
         guard case .sortedSet(let z)? = ks.value(db: 0, key: "q") else {
@@ -143,7 +155,9 @@ struct SortedSetRankOrderTests {
             return
         }
         #expect(z.sortedEntries == model)
-        #expect(try engine.apply(["ZPOPMIN", "q", "100000"]) == .array(model.flatMap { [.bulk($0.member), .bulk(RedisBytes(RedisNumbers.formatReply($0.score)))] }))
+        #expect(
+            try engine.apply(["ZPOPMIN", "q", "100000"])
+                == .array(model.flatMap { [.bulk($0.member), .bulk(RedisBytes(RedisNumbers.formatReply($0.score)))] }))
         #expect(ks.value(db: 0, key: "q") == nil)
     }
 }
