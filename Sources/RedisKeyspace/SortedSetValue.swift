@@ -4,6 +4,11 @@ import RedisFormats
 /// rank order as member, score (8 bytes, the double's bits) pairs. Big ones keep a member → score dictionary
 /// and build the rank order lazily, only when a command or an export needs it: replaying `ZADD`/`ZINCRBY`
 /// into a million-member leaderboard stays O(1) per command.
+///
+/// Once built, the rank order is patched in place (binary search, one array shift) for up to
+/// ``maxCacheUpdates`` changes after each ranked read, then dropped until the next one; pops of the lowest
+/// ranks only move a start index. So a queue that alternates ZADD and ZPOPMIN costs one shift per command, a
+/// ZPOPMIN drain O(1) per pop, and a long run of plain writes O(1) each.
 public final class SortedSetValue: @unchecked Sendable {
     public static let maxPackedEntries = 128
     public static let maxPackedLength = 64
