@@ -4,7 +4,7 @@ import Testing
 import _RedisFormatsTestSupport
 
 /// A small deterministic generator (SplitMix64), so a failing random sequence can be replayed from its seed.
-struct SeededGenerator: RandomNumberGenerator {
+struct CollectionsRNG: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
@@ -18,9 +18,9 @@ struct SeededGenerator: RandomNumberGenerator {
 
 extension DifferentialHarness {
     /// Runs `commands` in batches, comparing the whole keyspace after each batch.
-    func runComparing(_ commands: [[String]], batch: Int = 250, sourceLocation: SourceLocation = #_sourceLocation)
-        throws
-    {
+    fileprivate func runInBatches(
+        _ commands: [[String]], batch: Int = 250, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         var i = 0
         while i < commands.count {
             var end = min(i + batch, commands.count)
@@ -43,11 +43,12 @@ extension DifferentialHarness {
 }
 
 /// `n` distinct elements `prefix0 … prefixN`.
-func numbered(_ prefix: String, _ n: Int, from start: Int = 0) -> [String] {
+fileprivate func numbered(_ prefix: String, _ n: Int, from start: Int = 0) -> [String] {
     (start..<(start + n)).map { "\(prefix)\($0)" }
 }
 
-let longElement = String(repeating: "long-", count: 20)  // 100 bytes: over the 64-byte listpack value limit
+/// 100 bytes: over the 64-byte listpack value limit.
+fileprivate let longElement = String(repeating: "long-", count: 20)
 
 @Suite(
     "List, set and sorted set commands against redis-server 7.0", .serialized,
@@ -221,7 +222,7 @@ struct ListSetZSetDifferentialTests {
     func listRandom(seed: UInt64) throws {
         let h = try DifferentialHarness()
         defer { h.stop() }
-        var rng = SeededGenerator(seed: seed)
+        var rng = CollectionsRNG(seed: seed)
         let keys = ["l1", "l2", "l3", "s"]
         let pool = ["a", "b", "c", "1", "-7", "", longElement]
         func key() -> String { keys.randomElement(using: &rng)! }
@@ -257,7 +258,7 @@ struct ListSetZSetDifferentialTests {
             default: commands.append(["RPUSH", key(), element(), element()])
             }
         }
-        try h.runComparing(commands)
+        try h.runInBatches(commands)
         #expect(h.problems.isEmpty)
     }
 
@@ -425,7 +426,7 @@ struct ListSetZSetDifferentialTests {
     func setRandom(seed: UInt64) throws {
         let h = try DifferentialHarness()
         defer { h.stop() }
-        var rng = SeededGenerator(seed: seed)
+        var rng = CollectionsRNG(seed: seed)
         let keys = ["s1", "s2", "s3", "str", "list"]
         func key() -> String { keys.randomElement(using: &rng)! }
         func member() -> String {
@@ -765,7 +766,7 @@ struct ListSetZSetDifferentialTests {
     func zsetRandom(seed: UInt64) throws {
         let h = try DifferentialHarness()
         defer { h.stop() }
-        var rng = SeededGenerator(seed: seed)
+        var rng = CollectionsRNG(seed: seed)
         // "zl" only ever holds score 0 (lex commands need one score) and is never a destination.
         let keys = ["z1", "z2", "z3", "set", "str"]
         let scores = ["0", "1", "-1", "2.5", "0.25", "-3.75", "100", "inf", "-inf", "1e3", "(1", "x"]
@@ -845,7 +846,7 @@ struct ListSetZSetDifferentialTests {
             default: commands.append(["ZADD", key(), score(), member()])
             }
         }
-        try h.runComparing(commands)
+        try h.runInBatches(commands)
         #expect(h.problems.isEmpty)
     }
 
@@ -857,7 +858,7 @@ struct ListSetZSetDifferentialTests {
     func mixedRandom(seed: UInt64) throws {
         let h = try DifferentialHarness()
         defer { h.stop() }
-        var rng = SeededGenerator(seed: seed)
+        var rng = CollectionsRNG(seed: seed)
         let keys = ["k1", "k2", "k3", "k4", "str"]
         func key() -> String { keys.randomElement(using: &rng)! }
         func member() -> String { rng.next() % 10 == 0 ? longElement : String(rng.next() % 40) }
@@ -893,7 +894,7 @@ struct ListSetZSetDifferentialTests {
             default: commands.append(["DEL", key()])
             }
         }
-        try h.runComparing(commands)
+        try h.runInBatches(commands)
         #expect(h.problems.isEmpty)
     }
 }

@@ -15,7 +15,7 @@ struct SortedSetRankOrderTests {
         "ZADD, ZINCRBY, ZREM, ZPOPMIN/ZPOPMAX and ZREMRANGEBYRANK on a big set agree with a sorted model",
         arguments: [UInt64(7), 8])
     func mixedWorkload(seed: UInt64) throws {
-        var rng = SeededGenerator(seed: seed)
+        var rng = CollectionsRNG(seed: seed)
         let ks = Keyspace()
         let engine = CommandEngine(keyspace: ks)
         var model: [RedisBytes: Double] = [:]
