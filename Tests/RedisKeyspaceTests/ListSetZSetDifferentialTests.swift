@@ -897,4 +897,51 @@ struct ListSetZSetDifferentialTests {
         try h.runInBatches(commands)
         #expect(h.problems.isEmpty)
     }
+
+    // MARK: What an AOF holds
+
+    @Test("The AOF redis-server writes for list, set and sorted set commands (SPOP, blocking pops and MPOPs as it propagates them) loads into the server's keyspace")
+    func aofReplay() throws {
+        let h = try DifferentialHarness(arguments: ["--appendonly", "yes", "--appendfsync", "always"])
+        defer { h.stop() }
+        var rng = CollectionsRNG(seed: 11)
+        let keys = ["k1", "k2", "k3", "str"]
+        func key() -> String { keys.randomElement(using: &rng)! }
+        func member() -> String { rng.next() % 10 == 0 ? longElement : "m\(rng.next() % 60)" }
+        func many(_ n: Int) -> [String] { (0..<n).map { _ in member() } }
+        var commands: [[String]] = [["SET", "str", "v"]]
+        for _ in 0..<2000 {
+            let n = rng.next() % 12 == 0 ? 140 : Int(rng.next() % 3) + 1
+            switch rng.next() % 20 {
+            case 0: commands.append(["RPUSH", key()] + many(n))
+            case 1: commands.append(["BLPOP", key(), key(), "0.01"])
+            case 2: commands.append(["BLMOVE", key(), key(), "LEFT", "RIGHT", "0.01"])
+            case 3: commands.append(["LMPOP", "2", key(), key(), "LEFT", "COUNT", "2"])
+            case 4: commands.append(["BLMPOP", "0.01", "1", key(), "RIGHT"])
+            case 5: commands.append(["LINSERT", key(), "AFTER", member(), member()])
+            case 6: commands.append(["SADD", key()] + many(n))
+            case 7: commands.append(["SPOP", key()])
+            case 8: commands.append(["SPOP", key(), String(rng.next() % 4)])
+            case 9: commands.append(["SPOP", key(), "1000"])
+            case 10: commands.append(["SMOVE", key(), key(), member()])
+            case 11: commands.append(["SINTERSTORE", key(), key(), key()])
+            case 12: commands.append(["ZADD", key()] + many(n).flatMap { [String(rng.next() % 9), $0] })
+            case 13: commands.append(["ZINCRBY", key(), "0.5", member()])
+            case 14: commands.append(["BZPOPMIN", key(), key(), "0.01"])
+            case 15: commands.append(["ZMPOP", "2", key(), key(), "MAX", "COUNT", "3"])
+            case 16: commands.append(["BZMPOP", "0.01", "1", key(), "MIN"])
+            case 17: commands.append(["ZUNIONSTORE", key(), "2", key(), key(), "WEIGHTS", "2", "1"])
+            case 18: commands.append(["ZRANGESTORE", key(), key(), "0", "-1", "REV"])
+            default: commands.append(["LTRIM", key(), "1", "-2"])
+            }
+        }
+        // Only the server runs them (its random SPOP picks reach the AOF as SREM); then the engine replays the AOF.
+        for c in commands { _ = try h.connection.call(c) }
+        let summary = try KeyspaceLoader(keyspace: h.keyspace).loadAOF(path: h.server.directory + "/appendonlydir")
+        #expect(summary.commands > 500)
+        #expect(summary.failedCommands == 0)
+        #expect(h.keyspace.count(db: 0) >= 2)
+        try h.compareKeyspace()
+        #expect(h.problems.isEmpty)
+    }
 }
