@@ -136,6 +136,38 @@ public final class ListValue: @unchecked Sendable {
         count = kept.count
     }
 
+    /// Removes up to `limit` elements equal to `e`, the first ones from the head (or from the tail), in one pass
+    /// that rebuilds the list only when something matches (LREM). Returns how many went.
+    ///
+    /// - Complexity: O(n).
+    public func removeAll(equalTo e: RedisBytes, limit: Int, fromTail: Bool) -> Int {
+        guard limit > 0 else { return 0 }
+        let needle = e.bytes
+        func matches(_ x: UnsafeBufferPointer<UInt8>) -> Bool { x.count == needle.count && x.elementsEqual(needle) }
+        var total = 0
+        forEach { x in
+            if matches(x) { total += 1 }
+            return true
+        }
+        guard total > 0 else { return 0 }
+        let toRemove = min(total, limit)
+        // Matches are numbered from the head; removing from the tail skips the first `total - toRemove`.
+        let firstRemoved = fromTail ? total - toRemove : 0
+        let kept = ListValue()
+        var seen = 0
+        forEach { x in
+            if matches(x) {
+                defer { seen += 1 }
+                if seen >= firstRemoved && seen < firstRemoved + toRemove { return true }
+            }
+            kept.pushBack(RedisBytes(Array(x)))
+            return true
+        }
+        nodes = kept.nodes
+        count = kept.count
+        return toRemove
+    }
+
     /// Calls `body` with each element in order until it returns false.
     public func forEach(_ body: (UnsafeBufferPointer<UInt8>) throws -> Bool) rethrows {
         var go = true
