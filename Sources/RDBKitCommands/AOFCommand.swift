@@ -146,6 +146,7 @@ struct AOFLoadCommand: ParsableCommand {
             throw reportFailure(error)
         }
         let elapsed = Double(InfoCommand.nowMilliseconds() - start) / 1000
+        KeyspaceInput.keepUntilExit(keyspace)
         var perDB: [(db: Int, keys: Int, expires: Int, types: [String: Int])] = []
         for db in keyspace.nonEmptyDatabases {
             var expires = 0

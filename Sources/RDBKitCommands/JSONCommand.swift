@@ -127,6 +127,7 @@ struct JSONCommand: ParsableCommand {
         } catch {
             throw reportFailure(error)
         }
+        KeyspaceInput.keepUntilExit(keyspace)
         let filter = filters.filter
         let writer = ValueJSONWriter(
             sink: FileDescriptorSink(fd: 1), policy: JSONBytesPolicy(rawValue: bytes) ?? .utf8OrBase64, pretty: pretty)

@@ -47,4 +47,10 @@ enum KeyspaceInput {
             return (keyspace, s)
         }
     }
+
+    /// Keeps a keyspace alive until the process exits: freeing millions of records one by one only delays the
+    /// exit (the operating system reclaims the memory at once).
+    static func keepUntilExit(_ keyspace: Keyspace) {
+        _ = Unmanaged.passRetained(keyspace)
+    }
 }

@@ -126,8 +126,10 @@ extension CommandEngine {
         }
         var old: RedisBytes?
         if get { old = try string(a[1]) }
-        let exists = entry(a[1]) != nil
-        if (nx && exists) || (xx && !exists) { return get ? .bulk(old) : .null }
+        if nx || xx {
+            let exists = self.exists(a[1])
+            if (nx && exists) || (xx && !exists) { return get ? .bulk(old) : .null }
+        }
         store(a[1], .string(a[2]), keepTTL: keepTTL)
         if let when { expire(a[1], at: when) }
         return get ? .bulk(old) : .ok

@@ -109,6 +109,43 @@ public final class CommandEngine {
     /// Commands that stop a load: scripts replicated verbatim (Redis below 5) cannot be replayed faithfully.
     static let scripts: Set<String> = ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]
 
+    /// A command name of up to 16 bytes, ASCII-lowercased and packed into two words: the dispatch key, so
+    /// finding a command costs no allocation.
+    struct NameKey: Hashable {
+        var a: UInt64
+        var b: UInt64
+
+        init?(_ bytes: [UInt8]) {
+            guard bytes.count <= 16 else { return nil }
+            var a: UInt64 = 0
+            var b: UInt64 = 0
+            for (i, c) in bytes.enumerated() {
+                let l = UInt64(c >= 0x41 && c <= 0x5A ? c | 0x20 : c)
+                if i < 8 { a |= l << (8 * UInt64(i)) } else { b |= l << (8 * UInt64(i - 8)) }
+            }
+            self.a = a
+            self.b = b ^ UInt64(bytes.count) << 56
+        }
+    }
+
+    static let commandsByKey: [NameKey: Spec] = {
+        var t: [NameKey: Spec] = [:]
+        for (name, spec) in commands { t[NameKey(Array(name.utf8))!] = spec }
+        return t
+    }()
+
+    @inline(__always) static func spec(_ name: RedisBytes) -> Spec? {
+        guard let k = NameKey(name.bytes) else { return nil }
+        return commandsByKey[k]
+    }
+
+    /// MULTI, EXEC or DISCARD (any case) may be; anything else is not.
+    @inline(__always) static func mayBeTransactionWord(_ b: [UInt8]) -> Bool {
+        guard b.count == 4 || b.count == 5 || b.count == 7 else { return false }
+        let c = b[0] | 0x20
+        return c == UInt8(ascii: "m") || c == UInt8(ascii: "e") || c == UInt8(ascii: "d")
+    }
+
     static func lowercasedName(_ b: RedisBytes) -> String {
         String(decoding: b.bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
@@ -118,6 +155,14 @@ public final class CommandEngine {
     public func apply(_ argv: [RedisBytes], origin: CommandOrigin? = nil) throws(CommandEngineError) -> Reply {
         guard let first = argv.first else { return .error("ERR empty command") }
         self.origin = origin
+        if !Self.mayBeTransactionWord(first.bytes) {
+            if transaction != nil {
+                guard Self.spec(first) != nil else { return try unknown(CommandEngine.lowercasedName(first), argv) }
+                transaction!.append(argv)
+                return .status("QUEUED")
+            }
+            return try run(argv)
+        }
         let name = CommandEngine.lowercasedName(first)
         if transaction != nil && name != "exec" && name != "discard" && name != "multi" {
             guard Self.commands[name] != nil else { return try unknown(name, argv) }
@@ -146,11 +191,10 @@ public final class CommandEngine {
     }
 
     private func run(_ argv: [RedisBytes]) throws(CommandEngineError) -> Reply {
-        let name = CommandEngine.lowercasedName(argv[0])
-        guard let spec = Self.commands[name] else { return try unknown(name, argv) }
+        guard let spec = Self.spec(argv[0]) else { return try unknown(CommandEngine.lowercasedName(argv[0]), argv) }
         if (spec.arity > 0 && argv.count != spec.arity) || (spec.arity < 0 && argv.count < -spec.arity) {
             failedCommands += 1
-            return .wrongArity(name)
+            return .wrongArity(spec.name)
         }
         do {
             let r = try spec.run(self, argv)
@@ -188,15 +232,23 @@ public final class CommandEngine {
 
     /// The live entry of a key in the selected database (an expired one is deleted first when ``now`` is set).
     public func entry(_ key: RedisBytes) -> Keyspace.Entry? {
-        guard let e = keyspace.databases[db]?[key] else { return nil }
-        if e.isExpired(at: now) {
-            keyspace.remove(db: db, key: key)
-            return nil
-        }
-        return e
+        record(key)?.entry
     }
 
-    public func value(_ key: RedisBytes) -> KeyValue? { entry(key)?.value }
+    /// The live record of a key; an expired one is deleted first when ``now`` is set.
+    @inline(__always) func record(_ key: RedisBytes) -> KeyRecord? {
+        guard let t = keyspace.existingTable(db), let r = t.record(key) else { return nil }
+        if let now, r.header.expiry != Keyspace.noExpiry, r.header.expiry <= now {
+            t.removeValue(forKey: key)
+            return nil
+        }
+        return r
+    }
+
+    /// Whether a live key exists (without reading its value).
+    @inline(__always) public func exists(_ key: RedisBytes) -> Bool { record(key) != nil }
+
+    public func value(_ key: RedisBytes) -> KeyValue? { record(key)?.value }
 
     public func string(_ key: RedisBytes) throws(CommandFailure) -> RedisBytes? {
         guard let v = value(key) else { return nil }
@@ -262,7 +314,7 @@ public final class CommandEngine {
 
     /// Deletes `key` when its collection became empty (Redis never keeps an empty list, set, zset or hash).
     public func removeIfEmpty(_ key: RedisBytes) {
-        guard let v = keyspace.databases[db]?[key]?.value else { return }
+        guard let v = keyspace.existingTable(db)?.record(key)?.header.value else { return }
         let empty: Bool
         switch v {
         case .list(let l): empty = l.isEmpty
@@ -276,14 +328,22 @@ public final class CommandEngine {
 
     /// Stores a value, clearing the key's expiry unless `keepTTL`.
     public func store(_ key: RedisBytes, _ value: KeyValue, keepTTL: Bool = false) {
-        keyspace.set(db: db, key: key, value: value, keepTTL: keepTTL)
+        let t = keyspace.table(db)
+        if keepTTL, let r = t.record(key), r.header.expiry != Keyspace.noExpiry {
+            t.insert(key, Keyspace.Entry(value: value, expiresAt: r.header.expiry))
+        } else {
+            t.insert(key, Keyspace.Entry(value: value))
+        }
     }
 
     @discardableResult
     public func delete(_ key: RedisBytes) -> Bool {
-        guard entry(key) != nil else { return false }
-        keyspace.remove(db: db, key: key)
-        return true
+        guard let t = keyspace.existingTable(db) else { return false }
+        if let now, let r = t.record(key), r.header.expiry != Keyspace.noExpiry, r.header.expiry <= now {
+            t.removeValue(forKey: key)
+            return false
+        }
+        return t.removeValue(forKey: key) != nil
     }
 
     /// Sets an absolute expiry; one at or before ``now`` (when set) deletes the key, as a live server does.

@@ -91,6 +91,12 @@ public final class KeyTable: Sequence, @unchecked Sendable {
 
     public func contains(_ key: RedisBytes) -> Bool { find(key, hash: Self.hash(key)) != nil }
 
+    /// The record of `key` (value and expiry without copying an embedded string until asked).
+    @inline(__always) func record(_ key: RedisBytes) -> KeyRecord? {
+        guard let i = find(key, hash: Self.hash(key)) else { return nil }
+        return slots[i]
+    }
+
     /// Sets a key's entry, replacing any previous one.
     public func insert(_ key: RedisBytes, _ entry: Keyspace.Entry) {
         let h = Self.hash(key)

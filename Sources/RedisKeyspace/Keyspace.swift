@@ -38,8 +38,20 @@ public final class Keyspace: @unchecked Sendable {
 
     public static let noExpiry = Int64.min
 
-    /// Keys by database number. Databases are created when first written.
-    public internal(set) var databases: [Int: KeyTable] = [:]
+    /// Tables by database number (nil until first written); indexes up to ``maxDatabase``.
+    public internal(set) var tables: [KeyTable?] = []
+
+    /// Keys by database number, for the databases that exist.
+    public var databases: [Int: KeyTable] {
+        var out: [Int: KeyTable] = [:]
+        for (i, t) in tables.enumerated() { if let t { out[i] = t } }
+        return out
+    }
+
+    /// The table of a database, if it exists.
+    @inline(__always) public func existingTable(_ db: Int) -> KeyTable? {
+        db >= 0 && db < tables.count ? tables[db] : nil
+    }
     /// Function libraries by name (FUNCTION LOAD), with their code.
     public internal(set) var functions: [String: RedisBytes] = [:]
     /// Module aux records of a loaded RDB, kept for writing back.
@@ -54,20 +66,20 @@ public final class Keyspace: @unchecked Sendable {
     // MARK: Queries
 
     /// Database numbers that hold at least one key, ascending.
-    public var nonEmptyDatabases: [Int] { databases.filter { !$0.value.isEmpty }.keys.sorted() }
+    public var nonEmptyDatabases: [Int] { tables.indices.filter { tables[$0].map { !$0.isEmpty } ?? false } }
 
     /// Keys in a database (including expired ones unless `now` is given).
     public func count(db: Int, now: Int64? = nil) -> Int {
-        guard let d = databases[db] else { return 0 }
+        guard let d = existingTable(db) else { return 0 }
         guard now != nil else { return d.count }
         return d.reduce(0) { $0 + ($1.value.isExpired(at: now) ? 0 : 1) }
     }
 
     /// Total keys in every database.
-    public var totalKeys: Int { databases.values.reduce(0) { $0 + $1.count } }
+    public var totalKeys: Int { tables.reduce(0) { $0 + ($1?.count ?? 0) } }
 
     public func entry(db: Int, key: RedisBytes, now: Int64? = nil) -> Entry? {
-        guard let e = databases[db]?[key], !e.isExpired(at: now) else { return nil }
+        guard let e = existingTable(db)?[key], !e.isExpired(at: now) else { return nil }
         return e
     }
 
@@ -75,26 +87,29 @@ public final class Keyspace: @unchecked Sendable {
 
     public func exists(db: Int, key: RedisBytes, now: Int64? = nil) -> Bool { entry(db: db, key: key, now: now) != nil }
 
-    public func expiry(db: Int, key: RedisBytes) -> Int64? { databases[db]?[key]?.expiresAt }
+    public func expiry(db: Int, key: RedisBytes) -> Int64? { existingTable(db)?[key]?.expiresAt }
 
     /// Every key of a database, in table order (stable while the database is not changed).
     public func keys(db: Int, now: Int64? = nil) -> [RedisBytes] {
-        guard let d = databases[db] else { return [] }
+        guard let d = existingTable(db) else { return [] }
         return d.compactMap { $0.value.isExpired(at: now) ? nil : $0.key }
     }
 
     /// The table of a database, created when absent.
     public func table(_ db: Int) -> KeyTable {
-        if let t = databases[db] { return t }
+        if let t = existingTable(db) { return t }
+        precondition(db >= 0, "negative database number")
+        if db >= tables.count { tables += [KeyTable?](repeating: nil, count: db + 1 - tables.count) }
         let t = KeyTable()
-        databases[db] = t
+        tables[db] = t
         return t
     }
 
     /// Calls `body` for every key of every database (databases ascending) until it returns false.
     public func forEach(now: Int64? = nil, _ body: (Int, RedisBytes, Entry) throws -> Bool) rethrows {
-        for db in databases.keys.sorted() {
-            for (k, e) in databases[db]! where !e.isExpired(at: now) {
+        for db in tables.indices {
+            guard let t = tables[db] else { continue }
+            for (k, e) in t where !e.isExpired(at: now) {
                 if try !body(db, k, e) { return }
             }
         }
@@ -119,23 +134,25 @@ public final class Keyspace: @unchecked Sendable {
 
     @discardableResult
     public func remove(db: Int, key: RedisBytes) -> Entry? {
-        databases[db]?.removeValue(forKey: key)
+        existingTable(db)?.removeValue(forKey: key)
     }
 
     public func setExpiry(db: Int, key: RedisBytes, _ ms: Int64?) {
-        databases[db]?.setExpiry(key, ms ?? Keyspace.noExpiry)
+        existingTable(db)?.setExpiry(key, ms ?? Keyspace.noExpiry)
     }
 
-    public func flush(db: Int) { databases[db] = nil }
+    public func flush(db: Int) {
+        if db >= 0 && db < tables.count { tables[db] = nil }
+    }
 
     public func flushAll() {
-        databases = [:]
+        tables = []
     }
 
     public func swap(_ a: Int, _ b: Int) {
-        let x = databases[a]
-        databases[a] = databases[b]
-        databases[b] = x
+        let n = max(a, b) + 1
+        if tables.count < n { tables += [KeyTable?](repeating: nil, count: n - tables.count) }
+        tables.swapAt(a, b)
     }
 
     public func setFunction(name: String, code: RedisBytes?) { functions[name] = code }
@@ -149,7 +166,7 @@ public final class Keyspace: @unchecked Sendable {
     @discardableResult
     public func removeExpired(now: Int64) -> Int {
         var n = 0
-        for t in databases.values {
+        for case let t? in tables {
             let expired = t.compactMap { $0.value.isExpired(at: now) ? $0.key : nil }
             for k in expired { t.removeValue(forKey: k) }
             n += expired.count
