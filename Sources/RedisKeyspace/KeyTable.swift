@@ -12,12 +12,17 @@ import RedisFormats
 /// Why not `[RedisBytes: Entry]`: a Swift dictionary slot, a separately allocated key array and a separately
 /// allocated string value cost about 150 bytes per small string key; a record and an 8-byte slot cost about
 /// 80. Hashing is a seeded 64-bit multiply-mix over the key bytes (a different seed per process, so a hostile
-/// file cannot aim collisions at it), cached in the record so a resize never re-reads keys.
+/// file cannot aim collisions at it); its low 32 bits are kept beside each slot, so probes and resizes rarely
+/// touch the records themselves.
 public final class KeyTable: Sequence, @unchecked Sendable {
     /// Strings up to this many bytes live inside the key's record.
     public static let embeddedStringLimit = 4096
 
     private var slots: [KeyRecord?]
+    /// The low 32 bits of each occupied slot's key hash (0 for empty slots is fine: `slots` says which are
+    /// occupied). Probing compares these first, so a probe touches a record only on a likely match, and a
+    /// resize never touches records at all.
+    private var tags: [UInt32]
     private var mask: Int
     public private(set) var count = 0
 
@@ -25,6 +30,7 @@ public final class KeyTable: Sequence, @unchecked Sendable {
         var n = 8
         while n * 7 / 8 < capacity { n <<= 1 }
         slots = [KeyRecord?](repeating: nil, count: n)
+        tags = [UInt32](repeating: 0, count: n)
         mask = n - 1
     }
 
@@ -70,13 +76,17 @@ public final class KeyTable: Sequence, @unchecked Sendable {
 
     /// The slot holding `key`, or nil.
     private func find(_ key: RedisBytes, hash h: UInt64) -> Int? {
-        var i = Int(truncatingIfNeeded: h) & mask
-        let tag = UInt32(truncatingIfNeeded: h >> 32)
-        while let r = slots[i] {
-            if r.header.hashTag == tag && r.keyEquals(key) { return i }
-            i = (i + 1) & mask
+        let tag = UInt32(truncatingIfNeeded: h)
+        var i = Int(tag) & mask
+        return slots.withUnsafeBufferPointer { s in
+            tags.withUnsafeBufferPointer { t in
+                while let r = s[i] {
+                    if t[i] == tag && r.keyEquals(key) { return i }
+                    i = (i + 1) & mask
+                }
+                return nil
+            }
         }
-        return nil
     }
 
     public subscript(key: RedisBytes) -> Keyspace.Entry? {
@@ -101,13 +111,15 @@ public final class KeyTable: Sequence, @unchecked Sendable {
     public func insert(_ key: RedisBytes, _ entry: Keyspace.Entry) {
         let h = Self.hash(key)
         if let i = find(key, hash: h) {
-            slots[i] = KeyRecord.make(key: key, hash: h, entry: entry)
+            slots[i] = KeyRecord.make(key: key, entry: entry)
             return
         }
         if (count + 1) * 8 > (mask + 1) * 7 { grow() }
-        var i = Int(truncatingIfNeeded: h) & mask
+        let tag = UInt32(truncatingIfNeeded: h)
+        var i = Int(tag) & mask
         while slots[i] != nil { i = (i + 1) & mask }
-        slots[i] = KeyRecord.make(key: key, hash: h, entry: entry)
+        slots[i] = KeyRecord.make(key: key, entry: entry)
+        tags[i] = tag
         count += 1
     }
 
@@ -130,11 +142,12 @@ public final class KeyTable: Sequence, @unchecked Sendable {
         while true {
             j = (j + 1) & mask
             guard let r = slots[j] else { break }
-            let home = Int(truncatingIfNeeded: r.header.hash) & mask
+            let home = Int(tags[j]) & mask
             // r may move to i if i lies cyclically in [home, j).
             let movable = i <= j ? (home <= i || home > j) : (home <= i && home > j)
             if movable {
                 slots[i] = r
+                tags[i] = tags[j]
                 slots[j] = nil
                 i = j
             }
@@ -143,19 +156,25 @@ public final class KeyTable: Sequence, @unchecked Sendable {
     }
 
     private func grow() {
-        let old = slots
+        let oldSlots = slots
+        let oldTags = tags
         let n = (mask + 1) * 2
         slots = [KeyRecord?](repeating: nil, count: n)
+        tags = [UInt32](repeating: 0, count: n)
         mask = n - 1
-        for case let r? in old {
-            var i = Int(truncatingIfNeeded: r.header.hash) & mask
+        for j in oldSlots.indices {
+            guard let r = oldSlots[j] else { continue }
+            let tag = oldTags[j]
+            var i = Int(tag) & mask
             while slots[i] != nil { i = (i + 1) & mask }
             slots[i] = r
+            tags[i] = tag
         }
     }
 
     public func removeAll() {
         slots = [KeyRecord?](repeating: nil, count: 8)
+        tags = [UInt32](repeating: 0, count: 8)
         mask = 7
         count = 0
     }
@@ -192,24 +211,22 @@ struct KeyRecordHeader {
     /// The value, or `.string(.empty)` as a placeholder when the string is embedded.
     var value: KeyValue
     var expiry: Int64
-    var hash: UInt64
     var keyLength: Int32
     /// Length of the embedded string after the key, or -1 when `value` holds the value.
     var embeddedLength: Int32
 
-    var hashTag: UInt32 { UInt32(truncatingIfNeeded: hash >> 32) }
 }
 
 /// A key's record: header, then the key's bytes, then an embedded string value.
 final class KeyRecord: ManagedBuffer<KeyRecordHeader, UInt8> {
-    static func make(key: RedisBytes, hash: UInt64, entry: Keyspace.Entry) -> KeyRecord {
+    static func make(key: RedisBytes, entry: Keyspace.Entry) -> KeyRecord {
         var embedded: RedisBytes?
         if case .string(let s) = entry.value, s.count <= KeyTable.embeddedStringLimit { embedded = s }
         let total = key.count + (embedded?.count ?? 0)
         let r =
             KeyRecord.create(minimumCapacity: total) { _ in
                 KeyRecordHeader(
-                    value: embedded == nil ? entry.value : .string(.empty), expiry: entry.rawExpiry, hash: hash,
+                    value: embedded == nil ? entry.value : .string(.empty), expiry: entry.rawExpiry,
                     keyLength: Int32(key.count), embeddedLength: Int32(embedded?.count ?? -1))
             } as! KeyRecord
         r.withUnsafeMutablePointerToElements { p in
