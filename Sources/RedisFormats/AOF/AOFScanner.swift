@@ -133,7 +133,12 @@ struct AOFScanner {
     /// `processRESP`: nil after an error (recorded in `analysis`).
     private mutating func readCommand(start: Int64) throws(ParseFailure) -> AOFScanStep? {
         guard let argc = try readNumber(prefix: UInt8(ascii: "*")) else { return nil }
-        var argv: [RedisBytes]? = captureArguments ? [] : nil
+        var argv: [RedisBytes]?
+        if captureArguments {
+            var a: [RedisBytes] = []
+            a.reserveCapacity(Int(min(max(argc, 0), 64)))  // bounded: argc is untrusted
+            argv = a
+        }
         var i: Int64 = 0
         while i < argc {
             let lineAt = window.offset
