@@ -192,6 +192,9 @@ public final class KeyTable: Sequence, @unchecked Sendable {
 
     public var keys: [RedisBytes] { slots.compactMap { $0?.key } }
 
+    /// Every entry, in table order.
+    public var values: [Keyspace.Entry] { slots.compactMap { $0?.entry } }
+
     public struct Iterator: IteratorProtocol {
         let table: KeyTable
         var i = 0
