@@ -1,5 +1,13 @@
 import RedisFormats
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A key that differs between side A and side B.
 public struct KeyDifference: Sendable {
     public enum Kind: String, Sendable, Hashable, CaseIterable {
@@ -55,6 +63,8 @@ public final class KeyspaceDiff {
         public var detailLimit = 10
         /// Bytes of side-A values held at once in the detail pass; more takes another pass over B.
         public var batchBytes = 256 << 20
+        /// Read B's fingerprints on a second thread while A's are read (B's are then held as 48-byte records).
+        public var parallel = true
         public init() {}
     }
 
@@ -100,43 +110,58 @@ public final class KeyspaceDiff {
         let filter = options.filter
         let compareEncoding = options.compareEncoding
 
-        // Pass 1: fingerprints of A.
+        // Pass 1: fingerprints of A into the table; with ``Options/parallel``, B's fingerprints are collected on a
+        // second thread meanwhile and probed afterwards.
         var table = FingerprintTable()
-        try a.forEachFingerprint(filter: filter, options: options.fingerprint, expectedKeys: { table.reserve($0) }) {
-            r in
-            summary.keysA += 1
-            table.insert(
-                FingerprintTable.Slot(
-                    id: KeyID.of(db: r.db, key: r.key), fingerprint: r.fingerprint,
-                    expiry: r.expiresAt ?? Keyspace.noExpiry, encoding: r.encoding, type: r.type.rawValue,
-                    otherType: 0, flags: 0))
+        var bRecords: [BRecord] = []
+        let background: BackgroundPass? = options.parallel ? BackgroundPass(source: b, options: options) : nil
+        do {
+            try a.forEachFingerprint(filter: filter, options: options.fingerprint, expectedKeys: { table.reserve($0) }) {
+                r in
+                summary.keysA += 1
+                table.insert(
+                    FingerprintTable.Slot(
+                        id: KeyID.of(db: r.db, key: r.key), fingerprint: r.fingerprint,
+                        expiry: r.expiresAt ?? Keyspace.noExpiry, encoding: r.encoding, type: r.type.rawValue,
+                        otherType: 0, flags: 0))
+            }
+        } catch {
+            _ = try? background?.wait()
+            throw error
         }
         summary.passesA += 1
+        if let background { bRecords = try background.wait() }
 
         // Pass 2: B against the table.
         var onlyB = FingerprintTable(capacity: 0)
         var candidates = 0
-        try b.forEachFingerprint(filter: filter, options: options.fingerprint, expectedKeys: { _ in }) { r in
+        func probe(_ r: BRecord) {
             summary.keysB += 1
-            let id = KeyID.of(db: r.db, key: r.key)
-            guard let i = table.find(id) else {
+            guard let i = table.find(r.id) else {
                 onlyB.insert(
                     FingerprintTable.Slot(
-                        id: id, fingerprint: .zero, expiry: 0, encoding: 0, type: r.type.rawValue, otherType: 0,
-                        flags: 0))
+                        id: r.id, fingerprint: .zero, expiry: 0, encoding: 0, type: r.type, otherType: 0, flags: 0))
                 return
             }
             var s = table[i]
             s.flags |= FingerprintTable.seen
-            s.otherType = r.type.rawValue
+            s.otherType = r.type
             let sameEncoding =
                 !compareEncoding || s.encoding == DiffKeyRecord.unknownEncoding
                 || r.encoding == DiffKeyRecord.unknownEncoding || s.encoding == r.encoding
-            if s.fingerprint != r.fingerprint || s.expiry != (r.expiresAt ?? Keyspace.noExpiry) || !sameEncoding {
+            if s.fingerprint != r.fingerprint || s.expiry != r.expiry || !sameEncoding {
                 s.flags |= FingerprintTable.changed
                 candidates += 1
             }
             table[i] = s
+        }
+        if background != nil {
+            for r in bRecords { probe(r) }
+            bRecords = []
+        } else {
+            try b.forEachFingerprint(filter: filter, options: options.fingerprint, expectedKeys: { _ in }) { r in
+                probe(BRecord(r))
+            }
         }
         summary.passesB += 1
         summary.tableBytes = table.byteCount + onlyB.byteCount
@@ -221,5 +246,72 @@ public final class KeyspaceDiff {
         case .module(let m): return 64 + m.raw.count
         case .array(let e): return e.reduce(64) { $0 + 48 + $1.value.count }
         }
+    }
+}
+
+/// B's fingerprint of a key, held until A's table is complete.
+struct BRecord {
+    var id: Fingerprint128
+    var fingerprint: Fingerprint128
+    var expiry: Int64
+    var encoding: UInt16
+    var type: UInt8
+
+    init(_ r: DiffKeyRecord) {
+        id = KeyID.of(db: r.db, key: r.key)
+        fingerprint = r.fingerprint
+        expiry = r.expiresAt ?? Keyspace.noExpiry
+        encoding = r.encoding
+        type = r.type.rawValue
+    }
+}
+
+/// B's fingerprint pass on its own thread.
+final class BackgroundPass: @unchecked Sendable {
+    private let source: any DiffSource
+    private let options: KeyspaceDiff.Options
+    private var records: [BRecord] = []
+    private var error: (any Error)?
+    private var thread: pthread_t?
+
+    init(source: any DiffSource, options: KeyspaceDiff.Options) {
+        self.source = source
+        self.options = options
+        let box = Unmanaged.passRetained(self)
+        var t = pthread_t()
+        let rc = pthread_create(&t, nil, { arg in
+            let me = Unmanaged<BackgroundPass>.fromOpaque(arg!).takeRetainedValue()
+            me.run()
+            return nil
+        }, box.toOpaque())
+        if rc == 0 {
+            thread = t
+        } else {
+            box.release()
+            run()  // no thread: do it here
+        }
+    }
+
+    private func run() {
+        do {
+            try source.forEachFingerprint(
+                filter: options.filter, options: options.fingerprint,
+                expectedKeys: { [self] n in records.reserveCapacity(n) }
+            ) { [self] r in records.append(BRecord(r)) }
+        } catch {
+            self.error = error
+        }
+    }
+
+    /// Waits for the pass; its records, or its error.
+    func wait() throws -> [BRecord] {
+        if let t = thread {
+            pthread_join(t, nil)
+            thread = nil
+        }
+        if let error { throw error }
+        let r = records
+        records = []
+        return r
     }
 }
