@@ -222,3 +222,318 @@ struct DiffTests {
         }
     }
 }
+
+// MARK: - Live servers
+
+extension LiveConnection {
+    @discardableResult
+    func must(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> Reply {
+        let r = try call(args)
+        if case .error(let e) = r {
+            Issue.record("\(args.joined(separator: " ")): -\(e)", sourceLocation: sourceLocation)
+        }
+        return r
+    }
+
+    func bulk(_ args: [String]) throws -> RedisBytes {
+        guard case .bulk(let b?) = try call(args) else { throw Failure(description: "\(args): not a bulk reply") }
+        return RedisBytes(b)
+    }
+
+    func integer(_ args: [String]) throws -> Int64 {
+        guard case .integer(let i) = try call(args) else { throw Failure(description: "\(args): not an integer reply") }
+        return i
+    }
+
+    func strings(_ args: [String]) throws -> [RedisBytes] {
+        guard case .array(let items?) = try call(args) else { throw Failure(description: "\(args): not an array") }
+        return items.compactMap { if case .bulk(let b?) = $0 { RedisBytes(b) } else { nil } }
+    }
+}
+
+@Suite("Keyspace diff against a live redis-server 7.0", .enabled(if: LiveServerKind.redis70.isInstalled))
+struct DiffLiveServerTests {
+    static func loadAOF(_ path: String) throws -> Keyspace {
+        let ks = Keyspace()
+        _ = try KeyspaceLoader(keyspace: ks).loadAOF(path: path)
+        return ks
+    }
+
+    /// String and key commands, including the ones an AOF rewrites (SETEX, EXPIRE → PEXPIREAT), over several
+    /// databases and binary keys; then every key of the corpus all-types RDB written with RESTORE (all types).
+    static func writeStringsAndRestores(_ c: LiveConnection) throws {
+        try c.must(["SET", "counter", "10"])
+        try c.must(["INCRBY", "counter", "32"])
+        try c.must(["APPEND", "greeting", "hello"])
+        try c.must(["APPEND", "greeting", " world"])
+        try c.must(["SETEX", "session", "100000", "token"])
+        try c.must(["SET", "far", "x", "PXAT", "4102444800000"])
+        try c.must(["SET", "gone", "x"])
+        try c.must(["DEL", "gone"])
+        try c.must(["SET", "old-name", "v"])
+        try c.must(["RENAME", "old-name", "new-name"])
+        try c.must(["SET", "kept", "v", "EX", "500000"])
+        try c.must(["PERSIST", "kept"])
+        try c.must(["MSET", "m1", "a", "m2", "b"])
+        try c.must(["INCRBYFLOAT", "float", "1.5"])
+        try c.must(["SETRANGE", "range", "3", "abc"])
+        _ = try c.call([RedisBytes("SET"), RedisBytes([0xFF, 0x00, 0x0A]), RedisBytes([0x00, 0x01])])
+        try c.must(["SELECT", "3"])
+        try c.must(["SET", "db3-key", "three"])
+        try c.must(["PEXPIRE", "db3-key", "999999999"])
+        try c.must(["SELECT", "0"])
+        let expected = try ExpectedContent(
+            path: try #require(Corpus.expectedPath(forRDB: Corpus.fixture("redis-7.0.15/rdb/all-types.rdb"))))
+        for (k, e) in expected.keys.sorted(by: { ($0.key.db, $0.key.key.lexicographicallyPrecedes($1.key.key) ? 0 : 1) < ($1.key.db, 1) }) {
+            let payload = try #require((e["dump_b64"] as? String).flatMap { Data(base64Encoded: $0) })
+            _ = try c.call(["SELECT", "\(k.db)"])
+            var args = [RedisBytes("RESTORE"), RedisBytes(k.key)]
+            if let ms = ExpectedContent.int64(e["expire_ms"]) {
+                args += [RedisBytes(String(ms)), RedisBytes(Array(payload)), "ABSTTL", "REPLACE"]
+            } else {
+                args += ["0", RedisBytes(Array(payload)), "REPLACE"]
+            }
+            let r = try c.call(args)
+            #expect(r == .simple("OK"), "RESTORE \(k): \(r)")
+        }
+        _ = try c.call(["SELECT", "0"])
+    }
+
+    @Test("An RDB and the AOF (no preamble) of the same data are equal: string and key commands, every type through RESTORE")
+    func rdbEqualsAOF() throws {
+        let dir = try ScratchDirectory("diff-aof")
+        defer { dir.remove() }
+        let server = try LiveServer(
+            .redis70, directory: dir.path, arguments: ["--appendonly", "yes", "--aof-use-rdb-preamble", "no"])
+        defer { server.stop() }
+        let c = try LiveConnection(port: server.port)
+        try Self.writeStringsAndRestores(c)
+        _ = try server.saveAndRead()
+        let total = try server.dbsize().values.reduce(0, +)
+        let aof = try Self.loadAOF(dir("appendonlydir"))
+        var options = KeyspaceDiff.Options()
+        options.detailLimit = 0
+        let got = try DiffTests.diff(RDBDiffSource(path: dir("dump.rdb")), KeyspaceDiffSource(keyspace: aof), options: options)
+        #expect(got.summary.keysA == total && got.summary.keysB == total)
+        #expect(got.summary.isEqual, "\(got.differences.values.map { "\($0.kind) \($0.key) \($0.details)" })")
+        // And the other way round, the AOF as side A.
+        let back = try DiffTests.diff(KeyspaceDiffSource(keyspace: aof), RDBDiffSource(path: dir("dump.rdb")))
+        #expect(back.summary.isEqual)
+    }
+
+    @Test("An RDB and the AOF of native list, set, zset, hash and stream commands are equal")
+    func rdbEqualsAOFNativeCommands() throws {
+        let dir = try ScratchDirectory("diff-aof-native")
+        defer { dir.remove() }
+        let server = try LiveServer(
+            .redis70, directory: dir.path, arguments: ["--appendonly", "yes", "--aof-use-rdb-preamble", "no"])
+        defer { server.stop() }
+        let c = try LiveConnection(port: server.port)
+        try c.must(["RPUSH", "list", "a", "b", "c", "d"])
+        try c.must(["LPUSH", "list", "z"])
+        try c.must(["LSET", "list", "2", "B"])
+        try c.must(["SADD", "set", "x", "y", "z", "1", "2"])
+        try c.must(["SREM", "set", "y"])
+        try c.must(["ZADD", "zset", "1", "one", "2", "two", "inf", "top"])
+        try c.must(["ZINCRBY", "zset", "2.5", "one"])
+        try c.must(["HSET", "hash", "name", "bob", "age", "42", "city", "x"])
+        try c.must(["HDEL", "hash", "city"])
+        try c.must(["HINCRBYFLOAT", "hash", "score", "1.25"])
+        try c.must(["XADD", "stream", "1-1", "f", "v"])
+        try c.must(["XADD", "stream", "2-1", "f", "w", "g", "x"])
+        try c.must(["XGROUP", "CREATE", "stream", "grp", "0"])
+        try c.must(["PEXPIREAT", "hash", "4102444800000"])
+        _ = try server.saveAndRead()
+        // The list, set, zset, hash and stream command families are being added to the command engine on other
+        // branches (engine-a, engine-b); until they are merged the AOF cannot be applied here. Once they are,
+        // this known issue stops being recorded and the wrapper must go.
+        withKnownIssue("list/set/zset/hash/stream commands are not in this branch's CommandEngine yet") {
+            let aof = try Self.loadAOF(dir("appendonlydir"))
+            let got = try DiffTests.diff(RDBDiffSource(path: dir("dump.rdb")), KeyspaceDiffSource(keyspace: aof))
+            #expect(got.summary.isEqual, "\(got.differences.values.map { "\($0.kind) \($0.key) \($0.details)" })")
+        }
+    }
+
+    @Test("A file against itself after known edits on a real server: exactly the edited keys, with exactly these details")
+    func editsOnALiveServer() throws {
+        let original = Corpus.fixture("redis-7.0.15/rdb/all-types.rdb")
+        let dir = try ScratchDirectory("diff-edits")
+        defer { dir.remove() }
+        try FileManager.default.copyItem(atPath: original, toPath: dir("dump.rdb"))
+        let server = try LiveServer(.redis70, directory: dir.path, arguments: [])
+        defer { server.stop() }
+        let c = try LiveConnection(port: server.port)
+        let q = { (b: RedisBytes) in DiffText.quote(b) }
+        var want: [CorpusKey: (KeyDifference.Kind, [String])] = [:]
+        func key(_ s: String, db: UInt64 = 0) -> CorpusKey { CorpusKey(db: db, key: Array(s.utf8)) }
+
+        // Strings: a short value, a long value.
+        let short = "str-embstr:quebec:92"
+        let oldShort = try c.bulk(["GET", short])
+        try c.must(["SET", short, "edited"])
+        want[key(short)] = (.changed, ["value \(q(oldShort)) → \"edited\""])
+        let long = "str-raw:bravo:2058"
+        let oldLong = try c.bulk(["GET", long])
+        try c.must(["APPEND", long, "!"])
+        let newLong = try c.bulk(["GET", long])
+        want[key(long)] = (.changed, ["value \(q(oldLong)) → \(q(newLong)), first difference at byte \(oldLong.count)"])
+        // Lists: one position, one length.
+        let edited = "list-edited:romeo:8813"
+        let old0 = try c.bulk(["LINDEX", edited, "0"])
+        try c.must(["LSET", edited, "0", "L0"])
+        want[key(edited)] = (.changed, ["first difference at index 0: \(q(old0)) → \"L0\""])
+        let small = "list-small:charlie:4956"
+        let n = try c.integer(["LLEN", small])
+        try c.must(["RPUSH", small, "tail"])
+        want[key(small)] = (.changed, ["length \(n) → \(n + 1)"])
+        // Sets: a member added, a member removed.
+        let sset = "set-small-str:india:3930"
+        let sn = try c.integer(["SCARD", sset])
+        try c.must(["SADD", sset, "new-member"])
+        want[key(sset)] = (.changed, ["member \"new-member\" only in B", "cardinality \(sn) → \(sn + 1)"])
+        let iset = "set-int16:juliet:3385"
+        let members = try c.strings(["SMEMBERS", iset]).sorted()
+        let isn = try c.integer(["SCARD", iset])
+        try c.must(["SREM", iset, try #require(members.first).utf8String!])
+        want[key(iset)] = (.changed, ["member \(q(members[0])) only in A", "cardinality \(isn) → \(isn - 1)"])
+        // Sorted sets: a score, a new member, a removed member in db 15.
+        let zsmall = "zset-small:oscar:7236"
+        let ranked = try c.strings(["ZRANGE", zsmall, "0", "-1", "WITHSCORES"])
+        var scored: (RedisBytes, Double)?
+        for i in stride(from: 0, to: ranked.count, by: 2) {
+            if let s = Double(ranked[i + 1].utf8String!), s.isFinite, s == s.rounded(), abs(s) < 1e6 {
+                scored = (ranked[i], s)
+                break
+            }
+        }
+        let (zm, zs) = try #require(scored)
+        try c.must(["ZINCRBY", zsmall, "2", zm.utf8String!])
+        want[key(zsmall)] = (.changed, ["member \(q(zm)) score \(DiffText.score(zs)) → \(DiffText.score(zs + 2))"])
+        let zlarge = "zset-large:oscar:6534"
+        let zn = try c.integer(["ZCARD", zlarge])
+        try c.must(["ZADD", zlarge, "7", "zz-new"])
+        want[key(zlarge)] = (.changed, ["member \"zz-new\" only in B (score 7)", "cardinality \(zn) → \(zn + 1)"])
+        _ = try c.call(["SELECT", "15"])
+        let z15 = "db15-zset:bravo:3134"
+        let z15members = try c.strings(["ZRANGE", z15, "0", "-1", "WITHSCORES"])
+        try c.must(["ZREM", z15, z15members[0].utf8String!])
+        want[key(z15, db: 15)] = (
+            .changed,
+            [
+                "member \(q(z15members[0])) only in A (score \(DiffText.score(Double(z15members[1].utf8String!)!)))",
+                "cardinality \(z15members.count / 2) → \(z15members.count / 2 - 1)",
+            ]
+        )
+        _ = try c.call(["SELECT", "0"])
+        // Hashes: a changed field and a new one; a removed field.
+        let hsmall = "hash-small:lima:8885"
+        let hfields = try c.strings(["HKEYS", hsmall]).sorted()
+        let f0 = hfields[0]
+        let oldF0 = try c.bulk(["HGET", hsmall, f0.utf8String!])
+        try #require(!hfields.contains("age"))
+        try c.must(["HSET", hsmall, f0.utf8String!, "alice", "age", "42"])
+        var hdetails = [(f0, "field \(q(f0)) \(q(oldF0)) → \"alice\""), (RedisBytes("age"), "field \"age\" only in B")]
+        hdetails.sort { $0.0 < $1.0 }
+        want[key(hsmall)] = (.changed, hdetails.map(\.1))
+        let hlarge = "hash-large:oscar:3692"
+        let hl = try c.strings(["HKEYS", hlarge]).sorted()
+        try c.must(["HDEL", hlarge, hl[0].utf8String!])
+        want[key(hlarge)] = (.changed, ["field \(q(hl[0])) only in A"])
+        // Streams: an entry added, a group created.
+        let stream = "stream-main:india:7543"
+        let info = try c.call(["XINFO", "STREAM", stream])
+        guard case .array(let fields?) = info else { throw LiveServer.Failure(description: "XINFO: \(info)") }
+        var facts: [String: LiveConnection.Reply] = [:]
+        for i in stride(from: 0, to: fields.count - 1, by: 2) {
+            if case .bulk(let name?) = fields[i] { facts[String(decoding: name, as: UTF8.self)] = fields[i + 1] }
+        }
+        guard case .integer(let length)? = facts["length"], case .bulk(let lastID?)? = facts["last-generated-id"],
+            case .integer(let added)? = facts["entries-added"]
+        else { throw LiveServer.Failure(description: "XINFO fields: \(facts)") }
+        let newID = try c.bulk(["XADD", stream, "*", "field", "value"]).utf8String!
+        try c.must(["XGROUP", "CREATE", stream, "new-group", "0"])
+        want[key(stream)] = (
+            .changed,
+            [
+                "entries: 1 added (\(newID))", "length \(length) → \(length + 1)",
+                "last_id \(String(decoding: lastID, as: UTF8.self)) → \(newID)", "entries_added \(added) → \(added + 1)",
+                "group \"new-group\" only in B",
+            ]
+        )
+        // Expiries: removed, added, changed.
+        let ttl = "ttl-str:golf:1127"
+        let oldTTL = try c.integer(["PEXPIRETIME", ttl])
+        try c.must(["PERSIST", ttl])
+        want[key(ttl)] = (.changed, ["expiry \(DiffText.expiry(oldTTL)) → none"])
+        let noTTL = "str-embstr:echo:5692"
+        try c.must(["PEXPIREAT", noTTL, "4102444800000"])
+        want[key(noTTL)] = (.changed, ["expiry none → 4102444800000 (2100-01-01T00:00:00.000Z)"])
+        let listTTL = "ttl-list:mike:737"
+        let oldListTTL = try c.integer(["PEXPIRETIME", listTTL])
+        try c.must(["PEXPIREAT", listTTL, "4102444800123"])
+        want[key(listTTL)] = (.changed, ["expiry \(DiffText.expiry(oldListTTL)) → 4102444800123 (2100-01-01T00:00:00.123Z)"])
+        // Deletes in two databases, new keys in two databases, a type change.
+        try c.must(["DEL", "str-int:alpha:7666"])
+        want[key("str-int:alpha:7666")] = (.onlyA, [])
+        _ = try c.call(["SELECT", "7"])
+        try c.must(["DEL", "db7-list:alpha:240"])
+        want[key("db7-list:alpha:240", db: 7)] = (.onlyA, [])
+        _ = try c.call(["SELECT", "3"])
+        try c.must(["HSET", "new:hash", "f", "v"])
+        want[key("new:hash", db: 3)] = (.onlyB, [])
+        _ = try c.call(["SELECT", "0"])
+        try c.must(["SET", "new:string", "v"])
+        want[key("new:string")] = (.onlyB, [])
+        let retyped = "str-numlike:lima:275"
+        try c.must(["DEL", retyped])
+        try c.must(["RPUSH", retyped, "a", "b"])
+        want[key(retyped)] = (.changed, ["type string → list"])
+
+        _ = try server.saveAndRead()
+        var options = KeyspaceDiff.Options()
+        options.detailLimit = 0
+        let got = try DiffTests.diff(RDBDiffSource(path: original), RDBDiffSource(path: dir("dump.rdb")), options: options)
+        #expect(Set(got.differences.keys) == Set(want.keys), "keys that differ")
+        for (k, (kind, details)) in want {
+            guard let d = got.differences[k] else { continue }
+            #expect(d.kind == kind, "\(k)")
+            #expect(d.details == details, "\(k)")
+        }
+        #expect(got.summary.counts[.onlyA] == 2 && got.summary.counts[.onlyB] == 2)
+        #expect(got.summary.counts[.changed] == want.count - 4)
+        #expect(got.summary.byType["list"]?[.changed] == 3, "list-edited, list-small, ttl-list (the retyped key counts under A's type)")
+        #expect(got.summary.byType["string"]?[.changed] == 5, "two values, two expiries, the retyped key")
+        // Backwards: the same keys, kinds swapped.
+        let back = try DiffTests.diff(RDBDiffSource(path: dir("dump.rdb")), RDBDiffSource(path: original))
+        #expect(Set(back.differences.keys) == Set(want.keys))
+        for (k, (kind, _)) in want {
+            let swapped: KeyDifference.Kind = kind == .onlyA ? .onlyB : kind == .onlyB ? .onlyA : .changed
+            #expect(back.differences[k]?.kind == swapped, "\(k)")
+        }
+    }
+
+    @Test(
+        "Hash field TTL changes on a real Redis 7.4 are reported per field",
+        .enabled(if: LiveServerKind.stack74.isInstalled))
+    func hashFieldTTLs() throws {
+        let dir = try ScratchDirectory("diff-hfe")
+        defer { dir.remove() }
+        let server = try LiveServer(.stack74, directory: dir.path, arguments: [])
+        defer { server.stop() }
+        let c = try LiveConnection(port: server.port)
+        try c.must(["HSET", "h", "f1", "v1", "f2", "v2", "f3", "v3"])
+        try c.must(["HPEXPIREAT", "h", "4102444800000", "FIELDS", "1", "f3"])
+        _ = try server.saveAndRead()
+        try FileManager.default.moveItem(atPath: dir("dump.rdb"), toPath: dir("before.rdb"))
+        try c.must(["HPEXPIREAT", "h", "4102444800000", "FIELDS", "1", "f1"])
+        try c.must(["HPERSIST", "h", "FIELDS", "1", "f3"])
+        _ = try server.saveAndRead()
+        let got = try DiffTests.diff(RDBDiffSource(path: dir("before.rdb")), RDBDiffSource(path: dir("dump.rdb")))
+        #expect(got.differences.count == 1)
+        #expect(
+            got.differences[CorpusKey(db: 0, key: Array("h".utf8))]?.details == [
+                "field \"f1\" TTL none → 4102444800000 (2100-01-01T00:00:00.000Z)",
+                "field \"f3\" TTL 4102444800000 (2100-01-01T00:00:00.000Z) → none",
+            ])
+    }
+}
