@@ -76,6 +76,9 @@ struct DiffCommand: ParsableCommand {
     @Flag(name: .customLong("stream-times"), help: "Also compare stream PEL delivery times and consumers' seen/active times.")
     var streamTimes = false
 
+    @Flag(name: .customLong("skip-unknown"), help: "AOF sides: skip (and count) commands rdbkit cannot apply instead of failing.")
+    var skipUnknown = false
+
     @Flag(help: "Print only the counts (exit status as usual).")
     var quiet = false
 
@@ -120,11 +123,17 @@ struct DiffCommand: ParsableCommand {
     func source(_ path: String, label: String) throws -> any DiffSource {
         var loaderOptions = KeyspaceLoader.Options()
         loaderOptions.rdb = readerOptions.readerOptions()
+        loaderOptions.skipUnknown = skipUnknown
         switch try KeyspaceInput.kind(of: path) {
         case .rdb:
             return RDBDiffSource(path: path, options: readerOptions.readerOptions())
         case .aof, .jsonLines:
-            let (keyspace, _) = try KeyspaceInput.load(path, options: loaderOptions)
+            let (keyspace, loaded) = try KeyspaceInput.load(path, options: loaderOptions)
+            let skipped = loaded.skipped.values.reduce(0, +)
+            if skipped > 0 {
+                Terminal.printError(
+                    "rdbkit: warning: side \(label): \(skipped) commands skipped (\(loaded.skipped.keys.sorted().joined(separator: ", "))); the comparison may report their keys")
+            }
             return KeyspaceDiffSource(keyspace: keyspace)
         }
     }
