@@ -171,7 +171,7 @@ public final class RDBDiffSource: DiffSource {
 
 /// Feeds a value's parts from the RDB reader to a ``KeyFingerprinter`` without copying them.
 final class FingerprintVisitor: RDBValueVisitor {
-    var fingerprinter: KeyFingerprinter
+    @exclusivity(unchecked) var fingerprinter: KeyFingerprinter
     var moduleType: RedisModuleType?
 
     init(options: FingerprintOptions) { fingerprinter = KeyFingerprinter(options: options) }

@@ -60,12 +60,19 @@ public struct Hash128 {
         n &+= 1
     }
 
-    /// Adds a byte string and its length.
+    /// Adds a byte string and its length. 16 bytes a step: each lane folds one word keyed by the other.
     @inlinable public mutating func combine(bytes p: UnsafeRawBufferPointer) {
         let count = p.count
         var i = 0
         if let base = p.baseAddress {
-            while i + 8 <= count {
+            while i + 16 <= count {
+                let w0 = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let w1 = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                a = Self.fold(a ^ w0, w1 ^ Self.k1)
+                b = Self.fold(b ^ w1, Self.rotl(w0, 29) ^ Self.k2) &+ Self.k5
+                i += 16
+            }
+            if i + 8 <= count {
                 combine(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
                 i += 8
             }
