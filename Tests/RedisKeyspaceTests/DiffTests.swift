@@ -119,6 +119,8 @@ struct DiffTests {
         ("redis-7.0.15/rdb/lfu.rdb", "redis-7.0.15/rdb/all-types.rdb"),
         ("redis-6.2/rdb/big.rdb", "redis-7.0.15/rdb/big.rdb"),
         ("redis-7.0.15/rdb/all-types.rdb", "redis-7.0.15/rdb/big.rdb"),
+        ("redis-stack-7.4/rdb/hash-field-ttl.rdb", "valkey-9.1/rdb/hash-field-ttl.rdb"),
+        ("redis-7.0.15/rdb/all-types.rdb", "redis-7.0.15/rdb/nocompress-nochecksum.rdb"),
     ]
 
     @Test(
@@ -147,6 +149,31 @@ struct DiffTests {
             if d.kind != .onlyA { #expect(d.typeB == eb.keys[CorpusKey(db: d.db, key: d.key.bytes)]?["type"] as? String) }
         }
         #expect(got.summary.isEqual == want.isEmpty)
+    }
+
+    @Test(
+        "With stream times, exactly the streams whose recorded times differ between two saves differ",
+        arguments: ["redis-6.2", "redis-7.0.15", "valkey-9.1"])
+    func streamTimes(server: String) throws {
+        let a = "\(server)/rdb/all-types.rdb"
+        let b = "\(server)/rdb/nocompress-nochecksum.rdb"
+        let ea = try ExpectedContent(path: try #require(Corpus.expectedPath(forRDB: Corpus.fixture(a))))
+        let eb = try ExpectedContent(path: try #require(Corpus.expectedPath(forRDB: Corpus.fixture(b))))
+        var want: Set<CorpusKey> = []
+        for (k, x) in ea.keys where x["type"] as? String == "stream" {
+            if Self.canonical(x["volatile"]) != Self.canonical(eb.keys[k]?["volatile"]) { want.insert(k) }
+        }
+        #expect(!want.isEmpty, "two saves of a stream with consumers record different times")
+        var options = KeyspaceDiff.Options()
+        options.fingerprint.streamTimes = true
+        let got = try Self.diff(Self.rdb(a), Self.rdb(b), options: options)
+        #expect(Set(got.differences.keys) == want)
+        for d in got.differences.values {
+            #expect(d.kind == .changed)
+            #expect(d.details.allSatisfy { $0.contains("delivery_time") || $0.contains("seen_time") || $0.contains("active_time") || $0.hasPrefix("… and") }, "\(d.details)")
+        }
+        let plain = try Self.diff(Self.rdb(a), Self.rdb(b))
+        #expect(plain.summary.isEqual)
     }
 
     @Test("Every corpus RDB equals itself, in one pass per side", arguments: Corpus.fixtureRDBsWithExpected())

@@ -145,9 +145,9 @@ public final class RDBDiffSource: DiffSource {
                 continue
             }
             var want = select(h.db, h.key)
-            // A module type in the filter is decided by the value.
-            if keep == nil && want == .header { want = .value }
             guard let kind = h.valueType.kind else { throw RDBError(.unsupported, "\(h.valueType) has no logical type") }
+            // A module type in the filter, and a module value's type name, are in the value.
+            if want == .header && (keep == nil || kind == .module) { want = .value }
             switch want {
             case .skip:
                 try reader.skipValue()
