@@ -207,6 +207,34 @@ struct DiffTests {
         #expect(f.fingerprint(.string("hello")) == f.fingerprint(.string(RedisBytes(Array("hello".utf8)))))
     }
 
+    @Test("Details are limited per kind, the rest counted right after the last one shown")
+    func detailLimit() {
+        var options = KeyspaceDiff.Options()
+        options.detailLimit = 2
+        let a: RedisValue = .set(["a", "b", "c", "d", "keep"])
+        let b: RedisValue = .set(["keep", "x", "y"])
+        #expect(
+            KeyspaceDiff.valueDetails(a, b, options: options) == [
+                "member \"a\" only in A", "member \"b\" only in A", "… and 2 more members only in A",
+                "member \"x\" only in B", "member \"y\" only in B", "cardinality 5 → 3",
+            ])
+        options.detailLimit = 0
+        #expect(KeyspaceDiff.valueDetails(a, b, options: options).count == 7)
+        #expect(KeyspaceDiff.valueDetails(a, a, options: options).isEmpty)
+        // Binary and long values are quoted exactly, long ones cut with their length.
+        let long = RedisBytes(Array(repeating: UInt8(ascii: "x"), count: 100))
+        var longer = long
+        longer.bytes[70] = 0xFF
+        #expect(
+            KeyspaceDiff.valueDetails(.string(long), .string(longer), options: options) == [
+                "value \"\(String(repeating: "x", count: 48))…\" (100 bytes) → \"\(String(repeating: "x", count: 48))…\" (100 bytes), first difference at byte 70"
+            ])
+        #expect(
+            KeyspaceDiff.valueDetails(.string(RedisBytes([0x00, 0x0A])), .string("é"), options: options) == [
+                "value \"\\x00\\n\" → \"é\""
+            ])
+    }
+
     @Test("The RDB visitor path and the keyspace path fingerprint every corpus value alike")
     func visitorAndModelAgree() throws {
         for server in Corpus.servers {

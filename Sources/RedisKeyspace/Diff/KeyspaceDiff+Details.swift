@@ -5,25 +5,26 @@ import RedisFormats
 /// Collects detail lines, at most `limit` per category; the rest are counted in one closing line per category.
 struct DetailList {
     let limit: Int
-    private(set) var items: [String] = []
+    /// Lines shown, each with its category.
+    private var items: [(category: String, text: String)] = []
     private var perCategory: [String: Int] = [:]
-    private var categoryOrder: [String] = []
 
     init(limit: Int) { self.limit = limit }
 
     mutating func add(_ category: String, _ text: @autoclosure () -> String) {
         let n = perCategory[category, default: 0]
-        if n == 0 { categoryOrder.append(category) }
         perCategory[category] = n + 1
-        if limit == 0 || n < limit { items.append(text()) }
+        if limit == 0 || n < limit { items.append((category, text())) }
     }
 
+    /// The lines, each category's `… and N more` right after its last shown line.
     var lines: [String] {
-        var out = items
-        guard limit > 0 else { return out }
-        for c in categoryOrder {
-            let n = perCategory[c]!
-            if n > limit { out.append("… and \(n - limit) more \(c)") }
+        var out: [String] = []
+        for (i, item) in items.enumerated() {
+            out.append(item.text)
+            guard limit > 0, let n = perCategory[item.category], n > limit else { continue }
+            let isLast = !items[(i + 1)...].contains { $0.category == item.category }
+            if isLast { out.append("… and \(n - limit) more \(item.category.isEmpty ? "differences" : item.category)") }
         }
         return out
     }
