@@ -273,9 +273,6 @@ extension CommandEngine {
             i += 2
         }
         guard let s = try stream(a[1]) else { return .noSuchKey }
-        if id < s.maxDeletedEntryID {
-            return .error("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id")
-        }
         if s.length > 0 {
             let top = s.edgeID(first: false) ?? .zero
             if id < top { return .error("ERR The ID specified in XSETID is smaller than the target stream top item") }
@@ -597,7 +594,7 @@ extension CommandEngine {
                 streamCount = a.count - streamsAt
                 if streamCount % 2 != 0 {
                     return .error(
-                        "ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.")
+                        "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.")
                 }
                 streamCount /= 2
                 break
@@ -638,8 +635,10 @@ extension CommandEngine {
         let now = referenceTime
         var out: [Reply] = []
         for t in targets {
-            let c = consumer(t.group, consumerName, now: now)
+            // The consumer is looked up (and created) only for a stream served now: a `>` read with nothing new
+            // leaves the group as it was.
             if let after = t.id {
+                let c = consumer(t.group, consumerName, now: now)
                 // History: this consumer's PEL from the ID after `after`.
                 let start = after == Self.maxStreamID ? StreamID.zero : after.seq == .max ? StreamID(ms: after.ms + 1, seq: 0) : StreamID(ms: after.ms, seq: after.seq + 1)
                 var items: [Reply] = []
@@ -657,6 +656,7 @@ extension CommandEngine {
                 continue
             }
             guard t.stream.length > 0, let top = t.stream.edgeID(first: false), top > t.group.lastID else { continue }
+            let c = consumer(t.group, consumerName, now: now)
             let last = t.group.lastID
             let start = last.seq == .max ? StreamID(ms: last.ms &+ 1, seq: 0) : StreamID(ms: last.ms, seq: last.seq + 1)
             var items: [Reply] = []

@@ -307,8 +307,19 @@ public final class StreamValue: @unchecked Sendable {
             let mid = (a + b) / 2
             if nodes[n].ids[mid] < id { a = mid + 1 } else { b = mid }
         }
-        guard a < nodes[n].ids.count, nodes[n].ids[a] == id, !nodes[n].deleted[a] else { return nil }
-        return (n, a)
+        // XSETID can move the last ID back below deleted entries, so an ID may repeat (once live at most).
+        var (m, k) = (n, a)
+        while m < nodes.count {
+            if k == nodes[m].ids.count {
+                m += 1
+                k = 0
+                continue
+            }
+            guard nodes[m].ids[k] == id else { return nil }
+            if !nodes[m].deleted[k] { return (m, k) }
+            k += 1
+        }
+        return nil
     }
 
     func contains(_ id: StreamID) -> Bool { find(id) != nil }
