@@ -139,6 +139,45 @@ struct StreamDifferentialTests {
         #expect(h.problems.isEmpty)
     }
 
+    @Test("Node boundaries follow the server's listpack byte count: integers, long strings, changing fields", arguments: [31 as UInt64, 32])
+    func nodeBytes(seed: UInt64) throws {
+        let h = try DifferentialHarness()
+        defer { h.stop() }
+        var rng = SeededGenerator(seed: seed)
+        var cmds: [[String]] = []
+        var ms = 1_000
+        for _ in 0..<700 {
+            ms += Int.random(in: 0...3000, using: &rng)
+            var c = ["XADD", "n", "\(ms)-\(Int.random(in: 0...70000, using: &rng))"]
+            let fieldSet = Int.random(in: 0..<4, using: &rng)
+            for f in 0..<(1 + fieldSet % 3) {
+                let name = fieldSet == 3 ? "\(f)" : "field\(f)"
+                let value: String
+                switch Int.random(in: 0..<5, using: &rng) {
+                case 0: value = String(Int.random(in: -5_000_000_000...5_000_000_000, using: &rng))
+                case 1: value = String(Int.random(in: -200...200, using: &rng))
+                case 2: value = String(repeating: "v", count: Int.random(in: 55...70, using: &rng))
+                case 3: value = "0\(Int.random(in: 0...99, using: &rng))"
+                default: value = String(repeating: "w", count: Int.random(in: 1...150, using: &rng))
+                }
+                c += [name, value]
+            }
+            // Older IDs are refused; the entry is then added with the next sequence number of its millisecond.
+            cmds.append(c)
+            cmds.append(["XADD", "n", "\(ms)-*", "k", "v"])
+        }
+        try h.run(cmds)
+        try h.compareKeyspace()
+        var trims: [[String]] = []
+        for n in stride(from: 1300, through: 0, by: -97) {
+            trims.append(["XTRIM", "n", "MAXLEN", "~", "\(n)"])
+            trims.append(["XDEL", "n", "\(1_000 + n * 1_500)-0"])
+        }
+        try h.run(trims)
+        try h.compareKeyspace()
+        #expect(h.problems.isEmpty)
+    }
+
     @Test("A seeded random stream workload matches the server after every batch", arguments: [11 as UInt64, 12, 13])
     func randomStreams(seed: UInt64) throws {
         let h = try DifferentialHarness()
