@@ -281,6 +281,7 @@ extension CommandEngine {
             }
         }
         s.lastID = id
+        s.legacyMetadata = false
         if entriesAdded != -1 { s.entriesAdded = UInt64(entriesAdded) }
         if maxDeleted != .zero { s.maxDeletedEntryID = maxDeleted }
         return .ok

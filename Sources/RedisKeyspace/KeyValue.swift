@@ -105,6 +105,9 @@ public final class StreamValue: @unchecked Sendable {
         var deletedCount = 0
         /// `lpBytes` of the node's listpack.
         var bytes = 0
+        /// False once an ID lower than an earlier one was appended (XSETID moved the last ID back below
+        /// tombstones): lookups then scan the node in order, as Redis's iterator does.
+        var sorted = true
         var lastID: StreamID { ids[ids.count - 1] }
     }
 
@@ -130,9 +133,10 @@ public final class StreamValue: @unchecked Sendable {
 
     final class Consumer {
         var seenTime: Int64
-        var activeTime: Int64
+        /// Last successful read (Redis 7.2+), -1 never; nil when the source model had none (files before 7.2).
+        var activeTime: Int64?
         var pending: Set<StreamID> = []
-        init(seenTime: Int64, activeTime: Int64) {
+        init(seenTime: Int64, activeTime: Int64?) {
             self.seenTime = seenTime
             self.activeTime = activeTime
         }
@@ -151,6 +155,9 @@ public final class StreamValue: @unchecked Sendable {
     var maxDeletedEntryID = StreamID.zero
     var entriesAdded: UInt64 = 0
     var groups: [RedisBytes: Group] = [:]
+    /// The model this stream came from had no first ID, max deleted ID or entries added (stream v1, Redis
+    /// below 7): ``stream`` leaves them out again until an entry is added, deleted or trimmed, or XSETID runs.
+    var legacyMetadata = false
 
     public init() {}
 
@@ -165,9 +172,12 @@ public final class StreamValue: @unchecked Sendable {
             for n in nodes[head...] {
                 for i in n.ids.indices where !n.deleted[i] { entries.append(StreamEntry(id: n.ids[i], fields: n.fields[i])) }
             }
-            let meta = StreamMetadata(
-                length: length, lastID: lastID, firstID: firstID, maxDeletedEntryID: maxDeletedEntryID,
-                entriesAdded: entriesAdded)
+            let meta =
+                legacyMetadata
+                ? StreamMetadata(length: length, lastID: lastID)
+                : StreamMetadata(
+                    length: length, lastID: lastID, firstID: firstID, maxDeletedEntryID: maxDeletedEntryID,
+                    entriesAdded: entriesAdded)
             let gs = groups.sorted { $0.key < $1.key }.map { name, g in
                 StreamConsumerGroup(
                     name: name, lastDeliveredID: g.lastID, entriesRead: g.entriesRead < 0 ? nil : UInt64(g.entriesRead),
@@ -179,7 +189,7 @@ public final class StreamValue: @unchecked Sendable {
                     consumers: g.consumers.sorted { $0.key < $1.key }.map {
                         StreamConsumer(
                             name: $0.key, seenTime: RedisTimestamp(milliseconds: $0.value.seenTime),
-                            activeTime: $0.value.activeTime < 0 ? nil : RedisTimestamp(milliseconds: $0.value.activeTime),
+                            activeTime: $0.value.activeTime.map { RedisTimestamp(milliseconds: $0) },
                             pending: $0.value.pending.sorted())
                     })
             }
@@ -191,6 +201,7 @@ public final class StreamValue: @unchecked Sendable {
             length = 0
             for e in newValue.entries { appendEntry(e.id, e.fields) }
             let m = newValue.metadata
+            legacyMetadata = m.firstID == nil && m.maxDeletedEntryID == nil && m.entriesAdded == nil
             lastID = m.lastID
             firstID = m.firstID ?? newValue.entries.first?.id ?? .zero
             maxDeletedEntryID = m.maxDeletedEntryID ?? .zero
@@ -199,7 +210,7 @@ public final class StreamValue: @unchecked Sendable {
             for g in newValue.groups {
                 let cg = Group(lastID: g.lastDeliveredID, entriesRead: g.entriesRead.map { Int64(clamping: $0) } ?? -1)
                 for c in g.consumers {
-                    let sc = Consumer(seenTime: c.seenTime.milliseconds, activeTime: c.activeTime?.milliseconds ?? -1)
+                    let sc = Consumer(seenTime: c.seenTime.milliseconds, activeTime: c.activeTime?.milliseconds)
                     sc.pending = Set(c.pending)
                     cg.consumers[c.name] = sc
                 }
@@ -213,7 +224,28 @@ public final class StreamValue: @unchecked Sendable {
         }
     }
 
-    public func clone() -> StreamValue { StreamValue(stream) }
+    /// An independent copy with the same nodes (tombstones included), metadata and groups (COPY).
+    public func clone() -> StreamValue {
+        let c = StreamValue()
+        c.nodes = Array(nodes[head...])
+        c.length = length
+        c.lastID = lastID
+        c.firstID = firstID
+        c.maxDeletedEntryID = maxDeletedEntryID
+        c.entriesAdded = entriesAdded
+        c.legacyMetadata = legacyMetadata
+        c.groups = groups.mapValues { g in
+            let n = Group(lastID: g.lastID, entriesRead: g.entriesRead)
+            n.pel = g.pel
+            n.consumers = g.consumers.mapValues { k in
+                let copy = Consumer(seenTime: k.seenTime, activeTime: k.activeTime)
+                copy.pending = k.pending
+                return copy
+            }
+            return n
+        }
+        return c
+    }
 
     // MARK: Listpack sizes (listpack.c)
 
@@ -252,6 +284,7 @@ public final class StreamValue: @unchecked Sendable {
     /// Appends an entry whose ID is above every ID in the stream (`streamAppendItem` after its ID checks): picks
     /// or creates the tail node as Redis does, updates length, last ID, first ID and entries added.
     func appendEntry(_ id: StreamID, _ fields: [StreamField]) {
+        legacyMetadata = false
         var totalLength = 0
         for f in fields { totalLength += f.name.count + f.value.count }
         var newNode = nodes.count == head
@@ -283,6 +316,7 @@ public final class StreamValue: @unchecked Sendable {
         let lpCount = Int64(fields.count + 3 + (sameFields ? 0 : fields.count + 1))
         size += Self.intSize(lpCount)
         nodes[t].bytes += size
+        if let last = nodes[t].ids.last, id <= last { nodes[t].sorted = false }
         nodes[t].ids.append(id)
         nodes[t].fields.append(fields)
         nodes[t].deleted.append(false)
@@ -302,6 +336,10 @@ public final class StreamValue: @unchecked Sendable {
         }
         let n = lo - 1
         guard n >= head else { return nil }
+        if !nodes[n].sorted {
+            for i in nodes[n].ids.indices where nodes[n].ids[i] == id && !nodes[n].deleted[i] { return (n, i) }
+            return nil
+        }
         var a = 0, b = nodes[n].ids.count
         while a < b {
             let mid = (a + b) / 2
@@ -332,6 +370,7 @@ public final class StreamValue: @unchecked Sendable {
     /// Deletes a live entry (`streamDeleteItem`): a node whose last live entry goes is removed.
     func deleteEntry(_ id: StreamID) -> Bool {
         guard let (n, i) = find(id) else { return false }
+        legacyMetadata = false
         if nodes[n].live == 1 {
             removeNode(n)
         } else {
@@ -378,6 +417,7 @@ public final class StreamValue: @unchecked Sendable {
     /// `streamTrim`: whole nodes from the head, then (unless `approximate`) entries inside the next node marked
     /// deleted; `limit` (0 = none) bounds the entries removed. Returns how many went.
     func trim(_ strategy: TrimStrategy, approximate: Bool, limit: Int64) -> Int64 {
+        legacyMetadata = false
         var deleted: Int64 = 0
         while head < nodes.count {
             if case .maxLength(let m) = strategy, length <= m { break }

@@ -208,3 +208,36 @@ struct HashFieldTTLLoadingTests {
         #expect(!ks.exists(db: 0, key: RedisBytes("h")))
     }
 }
+
+@Suite("Hash field TTLs against Valkey 9.1 (valid commands)", .serialized, .enabled(if: LiveServerKind.valkey91.isInstalled, LiveServerKind.missing(.valkey91)))
+struct HashFieldTTLValkeyTests {
+    /// Valkey words its errors differently and takes other time limits (only Redis 7.4's are mirrored); commands
+    /// that succeed give the same replies and leave the same fields and TTLs.
+    @Test("A seeded random sequence of valid field-TTL commands matches Valkey 9.1 after every batch", arguments: [41 as UInt64])
+    func randomValkey(seed: UInt64) throws {
+        let h = try DifferentialHarness(.valkey91)
+        defer { h.stop() }
+        var rng = SeededGenerator(seed: seed)
+        func field() -> String { "f\(Int.random(in: 0..<12, using: &rng))" }
+        for _ in 0..<5 {
+            var batch: [[String]] = []
+            for _ in 0..<50 {
+                let k = ["v1", "v2"].randomElement(using: &rng)!
+                switch Int.random(in: 0..<6, using: &rng) {
+                case 0, 1: batch.append(["HSET", k, field(), "x", field(), "y"])
+                case 2:
+                    batch.append([
+                        "HPEXPIREAT", k, String(currentMilliseconds() + Int64.random(in: 1_000_000...9_000_000, using: &rng)),
+                        "FIELDS", "2", field(), field(),
+                    ])
+                case 3: batch.append(["HPERSIST", k, "FIELDS", "1", field()])
+                case 4: batch.append(["HINCRBY", k, field(), "3"])
+                default: batch.append(["HPEXPIRE", k, "0", "FIELDS", "1", field()])
+                }
+            }
+            try h.run(batch)
+            try h.compareKeyspace()
+        }
+        #expect(h.problems.isEmpty)
+    }
+}
