@@ -108,7 +108,14 @@ public final class StreamValue: @unchecked Sendable {
         /// False once an ID lower than an earlier one was appended (XSETID moved the last ID back below
         /// tombstones): lookups then scan the node in order, as Redis's iterator does.
         var sorted = true
+        /// How many entries at the start are deleted: trimming a sorted node starts after them.
+        var leadingDeleted = 0
         var lastID: StreamID { ids[ids.count - 1] }
+
+        mutating func markDeleted(_ i: Int) {
+            deleted[i] = true
+            while leadingDeleted < deleted.count && deleted[leadingDeleted] { leadingDeleted += 1 }
+        }
     }
 
     /// A consumer group (`streamCG`).
@@ -374,7 +381,7 @@ public final class StreamValue: @unchecked Sendable {
         if nodes[n].live == 1 {
             removeNode(n)
         } else {
-            nodes[n].deleted[i] = true
+            nodes[n].markDeleted(i)
             nodes[n].live -= 1
             nodes[n].deletedCount += 1
         }
@@ -436,7 +443,9 @@ public final class StreamValue: @unchecked Sendable {
             }
             if approximate { break }
             var fromNode = 0
-            for i in nodes[head].ids.indices {
+            // Entries before the first live one of a sorted node change nothing: skip them.
+            let from = nodes[head].sorted ? nodes[head].leadingDeleted : 0
+            for i in from..<nodes[head].ids.count {
                 let stop: Bool
                 switch strategy {
                 case .maxLength(let m): stop = length <= m
@@ -444,7 +453,7 @@ public final class StreamValue: @unchecked Sendable {
                 }
                 if stop { break }
                 if !nodes[head].deleted[i] {
-                    nodes[head].deleted[i] = true
+                    nodes[head].markDeleted(i)
                     fromNode += 1
                     length -= 1
                 }
