@@ -53,10 +53,11 @@ public final class HashValue: @unchecked Sendable {
 
     public func contains(_ field: RedisBytes) -> Bool { get(field) != nil }
 
-    /// Sets a field; true when the field is new. Setting a field's value clears its expiry (as HSET does).
+    /// Sets a field; true when the field is new. Setting a field's value clears its expiry (as HSET does) unless
+    /// `keepExpiry` (HINCRBY and HINCRBYFLOAT keep it in Redis 7.4).
     @discardableResult
-    public func set(_ field: RedisBytes, _ value: RedisBytes) -> Bool {
-        if !fieldExpiries.isEmpty { fieldExpiries[field] = nil }
+    public func set(_ field: RedisBytes, _ value: RedisBytes, keepExpiry: Bool = false) -> Bool {
+        if !keepExpiry && !fieldExpiries.isEmpty { fieldExpiries[field] = nil }
         switch storage {
         case .table(var t):
             storage = .packed(PackedEntries())
@@ -127,6 +128,16 @@ public final class HashValue: @unchecked Sendable {
 
     /// Sets (or, with nil, removes) a field's expiry. The field must exist.
     public func setExpiry(_ field: RedisBytes, _ ms: Int64?) { fieldExpiries[field] = ms }
+
+    /// Deletes the fields whose expiry is at or before `now` (what a live Redis 7.4 does to expired fields),
+    /// returning how many went.
+    @discardableResult
+    public func removeExpiredFields(now: Int64) -> Int {
+        guard !fieldExpiries.isEmpty else { return 0 }
+        let due = fieldExpiries.compactMap { $0.value <= now ? $0.key : nil }
+        for f in due { remove(f) }
+        return due.count
+    }
 
     /// Every field in the reader's model, with expiries.
     public var fields: [HashField] {
