@@ -39,7 +39,12 @@ public final class Keyspace: @unchecked Sendable {
     public static let noExpiry = Int64.min
 
     /// Keys by database number. Databases are created when first written.
-    public internal(set) var databases: [Int: [RedisBytes: Entry]] = [:]
+    public internal(set) var databases: [Int: [RedisBytes: Entry]] = [:] {
+        didSet { if frozenKeys != nil { frozenKeys = nil } }
+    }
+    /// Every key of each database in byte order, built by ``freeze()`` (SCAN cursors index it); any change to
+    /// the keyspace drops it.
+    public private(set) var frozenKeys: [Int: [RedisBytes]]?
     /// Function libraries by name (FUNCTION LOAD), with their code.
     public internal(set) var functions: [String: RedisBytes] = [:]
     /// Module aux records of a loaded RDB, kept for writing back.
@@ -90,6 +95,18 @@ public final class Keyspace: @unchecked Sendable {
                 if try !body(db, k, e) { return }
             }
         }
+    }
+
+    /// Prepares the keyspace to be read from many threads at once, as `rdbkit serve` does: builds
+    /// ``frozenKeys`` and every cache a read would otherwise build lazily (the rank order of big sorted sets).
+    /// After this, reads change nothing in memory, so concurrent readers need no lock as long as nobody writes.
+    public func freeze() {
+        var keys: [Int: [RedisBytes]] = [:]
+        for (db, d) in databases where !d.isEmpty {
+            keys[db] = d.keys.sorted()
+            for e in d.values { if case .sortedSet(let z) = e.value { _ = z.sortedEntries } }
+        }
+        frozenKeys = keys
     }
 
     // MARK: Changes
