@@ -205,7 +205,7 @@ extension CommandEngine {
                     "    seconds elapsed since the last access to the key.",
                     "REFCOUNT <key>", "    Return the number of references of the value associated with the specified",
                     "    <key>.",
-                    "HELP", "    Print this help.",
+                    "HELP", "    Prints this help.",
                 ].map { .status($0) })
         }
         guard ["ENCODING", "REFCOUNT", "IDLETIME", "FREQ"].contains(sub) else {
@@ -410,9 +410,6 @@ extension CommandEngine {
             case "RANK" where more:
                 i += 1
                 let r = try Self.long(a[i])
-                if r == Int.min {
-                    return .error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
-                }
                 if r == 0 {
                     return .error(
                         "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"
@@ -433,7 +430,8 @@ extension CommandEngine {
             i += 1
         }
         let fromTail = rank < 0
-        if rank < 0 { rank = -rank }
+        // Redis 7.0 negates LONG_MIN into itself, so any first match counts.
+        if rank < 0 { rank = 0 &- rank }
         guard let l = try readList(a[1]) else { return count != -1 ? .array([Reply]()) : .null }
         let items = l.elements
         let n = items.count
@@ -803,7 +801,7 @@ extension CommandEngine {
                     "CONSUMERS <key> <groupname>", "    Show consumers of <groupname>.",
                     "GROUPS <key>", "    Show the stream consumer groups.",
                     "STREAM <key> [FULL [COUNT <count>]", "    Show information about the stream.",
-                    "HELP", "    Print this help.",
+                    "HELP", "    Prints this help.",
                 ].map { .status($0) })
         }
         guard let s = try readStream(a[2]) else { return .noSuchKey }
@@ -834,10 +832,12 @@ extension CommandEngine {
             var full = false
             var count = 10
             if a.count > 3 {
-                guard Self.upper(a[3]) == "FULL" else { return .syntax }
+                let syntax = Reply.error(
+                    "ERR unknown subcommand or wrong number of arguments for '\(a[1].description)'. Try XINFO HELP.")
+                guard Self.upper(a[3]) == "FULL" else { return syntax }
                 full = true
                 if a.count > 4 {
-                    guard a.count == 6, Self.upper(a[4]) == "COUNT" else { return .syntax }
+                    guard a.count == 6, Self.upper(a[4]) == "COUNT" else { return syntax }
                     count = max(0, Int(try Self.int(a[5])))
                 }
             }
