@@ -52,6 +52,10 @@ let package = Package(
         .testTarget(name: "RedisKeyspaceTests", dependencies: ["RedisKeyspace", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "RedisFormatsJSONTests", dependencies: ["RedisFormatsJSON", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
         .testTarget(
+            name: "RedisServeTests", dependencies: ["RedisServe", "RedisKeyspace", "_RedisFormatsTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "RDBKitCommandsTests",
             dependencies: ["RDBKitCommands", "_RedisFormatsTestSupport"],
             resources: [],

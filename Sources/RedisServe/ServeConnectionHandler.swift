@@ -139,7 +139,8 @@ final class ServeConnectionHandler: ChannelInboundHandler {
         }
         let command = String(decoding: argv[0].bytes.prefix(128), as: UTF8.self)
         let text = "ERR unknown command '\(command)', with args beginning with: \(args)"
-        return .error(String(text.map { $0 == "\r" || $0 == "\n" ? " " : $0 }))
+        // Byte by byte: "\r\n" is one Character in Swift, and Redis turns each byte into a space.
+        return .error(String(decoding: text.utf8.map { $0 == 0x0D || $0 == 0x0A ? 0x20 : $0 }, as: UTF8.self))
     }
 
     // MARK: Connection commands
