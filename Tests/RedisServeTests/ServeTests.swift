@@ -175,9 +175,9 @@ struct ServeClientTests {
         let (_, hash, _) = try runTool(cli, ["-p", port, "HGETALL", "hash-edited:quebec:2817"])
         #expect(hash.split(separator: "\n").count == 6)
         let (_, hash3, _) = try runTool(cli, ["-3", "-p", port, "HGETALL", "hash-edited:quebec:2817"])
-        #expect(hash3.contains("1#") && hash3.contains("=>"), "RESP3 map: \(hash3)")
+        #expect(hash3 == "x 42\nz 3\nf 1.25\n", "RESP3 map, as redis-cli prints one when not on a terminal: \(hash3)")
         let (_, z3, _) = try runTool(cli, ["-3", "-p", port, "ZSCORE", s.keyspace.keys(db: 0).sorted().first { s.keyspace.value(db: 0, key: $0)!.typeName == "zset" }!.utf8String!, "nope"])
-        #expect(z3 == "(nil)\n")
+        #expect(z3 == "\n")
         let (_, write, _) = try runTool(cli, ["-p", port, "SET", "a", "b"])
         #expect(write.contains("READONLY You can't write against a read only replica."))
         let (_, info, _) = try runTool(cli, ["-p", port, "INFO", "keyspace"])
@@ -224,9 +224,10 @@ struct ServeClientTests {
             #expect(r == Array("$\(String(i).count)\r\n\(i)\r\n".utf8))
             if r != Array("$\(String(i).count)\r\n\(i)\r\n".utf8) { break }
         }
-        try c.send("PING\r\nECHO \"a b\\x41\\n\" 'it\\'s'\r\n\r\nEXISTS back\\slash\\bravo nope\n")
+        try c.send("PING\r\nECHO \"a b\\x41\\n\"\r\nECHO 'it\\'s'\r\n\r\nEXISTS back\\slash\\bravo nope\n")
         #expect(try c.reply() == Array("+PONG\r\n".utf8))
         #expect(try c.reply() == Array("$5\r\na bA\n\r\n".utf8))
+        #expect(try c.reply() == Array("$4\r\nit's\r\n".utf8))
         #expect(try c.reply() == Array(":1\r\n".utf8))
         try c.send("ECHO \"unbalanced\r\n")
         #expect(String(decoding: c.drain(), as: UTF8.self) == "-ERR Protocol error: unbalanced quotes in request\r\n")
