@@ -5,8 +5,31 @@ import RedisKeyspace
 extension ByteBuffer {
     @inline(__always) mutating func writeLine(_ prefix: UInt8, _ n: Int) {
         writeInteger(prefix)
-        writeString(String(n))
+        writeDecimal(Int64(n))
         writeStaticString("\r\n")
+    }
+
+    /// The decimal digits of `v`, without building a String.
+    @inline(__always) mutating func writeDecimal(_ v: Int64) {
+        if v >= 0 && v < 10 {
+            writeInteger(UInt8(0x30 + v))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for Int64.min
+        var magnitude = v.magnitude
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buf in
+            repeat {
+                buf[23 - count] = UInt8(0x30 + magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            if v < 0 {
+                buf[23 - count] = UInt8(ascii: "-")
+                count += 1
+            }
+            writeBytes(UnsafeRawBufferPointer(rebasing: buf[(24 - count)...]))
+        }
     }
 
     /// Writes a reply for a client speaking RESP2 (`resp3 == false`) or RESP3 (after `HELLO 3`).
@@ -25,7 +48,7 @@ extension ByteBuffer {
             writeStaticString("\r\n")
         case .integer(let i):
             writeInteger(UInt8(ascii: ":"))
-            writeString(String(i))
+            writeDecimal(i)
             writeStaticString("\r\n")
         case .bulk(nil), .array(nil):
             if resp3 {

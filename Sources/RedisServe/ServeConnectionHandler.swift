@@ -101,27 +101,20 @@ final class ServeConnectionHandler: ChannelInboundHandler {
             closeAfterFlush = true
             return .ok
         }
-        let arity: Int
-        let connectionCommand = ConnectionCommands.arity[name]
-        let spec = connectionCommand == nil ? CommandEngine.commands[name] : nil
-        if let a = connectionCommand {
-            arity = a
-        } else if let spec {
-            arity = spec.arity
-        } else {
-            return Self.unknownCommand(argv)
-        }
+        guard let kind = CommandTable.kinds[name] else { return Self.unknownCommand(argv) }
+        let arity = kind.arity
         if (arity > 0 && argv.count != arity) || (arity < 0 && argv.count < -arity) { return .wrongArity(name) }
         if !auth.authenticated && name != "auth" && name != "hello" { return .error("NOAUTH Authentication required.") }
-        if connectionCommand != nil { return connection(name, argv) }
-        guard let spec, CommandEngine.readOnlyCommandNames.contains(name) else {
-            return .error("READONLY You can't write against a read only replica.")
-        }
-        engine.now = RedisServeState.milliseconds()
-        do {
-            return try spec.run(engine, argv)
-        } catch {
-            return error.reply
+        switch kind {
+        case .connection: return connection(name, argv)
+        case .write: return .error("READONLY You can't write against a read only replica.")
+        case .read(let spec):
+            engine.now = RedisServeState.milliseconds()
+            do {
+                return try spec.run(engine, argv)
+            } catch {
+                return error.reply
+            }
         }
     }
 
@@ -167,6 +160,21 @@ final class ServeConnectionHandler: ChannelInboundHandler {
             return .verbatim(RedisBytes(server.info(sections: a.dropFirst().map { $0.description.lowercased() })))
         case "command":
             return ConnectionCommands.command(a)
+        case "config":
+            let sub = CommandEngine.upper(a[1])
+            guard sub == "GET" else {
+                if ["SET", "RESETSTAT", "REWRITE"].contains(sub) {
+                    return .error("READONLY You can't write against a read only replica.")
+                }
+                return .error("ERR unknown subcommand '\(a[1].description.prefix(128))'. Try CONFIG HELP.")
+            }
+            guard a.count >= 3 else { return .wrongArity("config|get") }
+            var out: [Reply] = []
+            for (k, v) in ConnectionCommands.configValues(server)
+            where a.dropFirst(2).contains(where: { GlobPattern.matches(Array($0.description.lowercased().utf8), Array(k.utf8)) }) {
+                out += [.bulk(RedisBytes(k)), .bulk(RedisBytes(v))]
+            }
+            return .map(out)
         case "reset":
             engine.db = 0
             name = nil
@@ -290,12 +298,49 @@ final class ServeConnectionHandler: ChannelInboundHandler {
     }
 }
 
+/// Every command name the server knows, with what it does with it: one lookup per request.
+enum CommandTable {
+    enum Kind {
+        case connection(arity: Int)
+        case read(CommandEngine.Spec)
+        case write(arity: Int)
+
+        var arity: Int {
+            switch self {
+            case .connection(let a), .write(let a): a
+            case .read(let s): s.arity
+            }
+        }
+    }
+
+    static let kinds: [String: Kind] = {
+        var t: [String: Kind] = [:]
+        for (name, spec) in CommandEngine.commands {
+            t[name] = CommandEngine.readOnlyCommandNames.contains(name) ? .read(spec) : .write(arity: spec.arity)
+        }
+        for (name, a) in ConnectionCommands.arity { t[name] = .connection(arity: a) }
+        return t
+    }()
+}
+
 /// Commands a connection answers itself (not through the engine), with their arities.
 enum ConnectionCommands {
     static let arity: [String: Int] = [
         "ping": -1, "echo": 2, "select": 2, "auth": -2, "hello": -1, "client": -2, "info": -1, "command": -1,
-        "reset": 1,
+        "reset": 1, "config": -2,
     ]
+
+    /// What CONFIG GET reports (clients such as redis-benchmark ask for `save` and `appendonly`).
+    static func configValues(_ server: RedisServeState) -> [(String, String)] {
+        [
+            ("save", ""), ("appendonly", "no"), ("databases", String(server.keyspace.maxDatabase + 1)),
+            ("port", String(server.port)), ("maxmemory", "0"), ("maxmemory-policy", "noeviction"),
+            ("replica-read-only", "yes"), ("protected-mode", server.password == nil ? "yes" : "no"),
+            ("hash-max-listpack-entries", "512"), ("hash-max-listpack-value", "64"),
+            ("zset-max-listpack-entries", "128"), ("zset-max-listpack-value", "64"),
+            ("set-max-intset-entries", "512"), ("list-max-listpack-size", "-2"),
+        ]
+    }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         var diff = UInt8(a.count == b.count ? 0 : 1)

@@ -149,6 +149,14 @@ final class TestServer: @unchecked Sendable {
         server = try RedisServer.start(keyspace: keyspace, host: "127.0.0.1", port: 0, password: password, threads: 2)
     }
 
+    /// Any file `KeyspaceLoader.load(path:)` reads (an RDB or an AOF in any layout).
+    init(loading path: String) throws {
+        keyspace = Keyspace()
+        _ = try KeyspaceLoader(keyspace: keyspace).load(path: path)
+        keyspace.maxDatabase = 15
+        server = try RedisServer.start(keyspace: keyspace, host: "127.0.0.1", port: 0, threads: 2)
+    }
+
     init(keyspace: Keyspace, password: String? = nil) throws {
         self.keyspace = keyspace
         server = try RedisServer.start(keyspace: keyspace, host: "127.0.0.1", port: 0, password: password, threads: 2)
