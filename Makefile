@@ -3,7 +3,9 @@
 
 SWIFT ?= swift
 APT_PACKAGES_BUILD = liblzf-dev zlib1g-dev pkg-config
-APT_PACKAGES_TEST = $(APT_PACKAGES_BUILD) redis-server redis-tools chromium
+APT_PACKAGES_TEST = $(APT_PACKAGES_BUILD) redis-server redis-tools chromium python3-pip
+# PyPI packages the tests use (redis-py drives `rdbkit serve` in RedisServeTests).
+PIP_PACKAGES_TEST = redis
 BIN_RELEASE = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
 .PHONY: demo test deps-build deps-test build release fuzz bench clean
@@ -13,6 +15,7 @@ deps-build:
 
 deps-test:
 	@scripts/ensure-apt.sh $(APT_PACKAGES_TEST)
+	@scripts/ensure-pip.sh $(PIP_PACKAGES_TEST)
 
 build: deps-build
 	$(SWIFT) build

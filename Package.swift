@@ -16,7 +16,8 @@ let package = Package(
         .executable(name: "rdbkit", targets: ["rdbkit"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(name: "CLZF", path: "Sources/CLZF", pkgConfig: "liblzf", providers: [.apt(["liblzf-dev"])]),
@@ -29,9 +30,18 @@ let package = Package(
         .target(name: "RedisFormatsJSON", dependencies: ["RedisFormats"], swiftSettings: strictSettings),
         .target(name: "RedisKeyspace", dependencies: ["RedisFormats"], swiftSettings: strictSettings),
         .target(
+            name: "RedisServe",
+            dependencies: [
+                "RedisKeyspace",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RDBKitCommands",
             dependencies: [
-                "RedisFormats", "RedisFormatsJSON", "RedisKeyspace",
+                "RedisFormats", "RedisFormatsJSON", "RedisKeyspace", "RedisServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -41,6 +51,10 @@ let package = Package(
         .testTarget(name: "RedisFormatsTests", dependencies: ["RedisFormats", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "RedisKeyspaceTests", dependencies: ["RedisKeyspace", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "RedisFormatsJSONTests", dependencies: ["RedisFormatsJSON", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "RedisServeTests", dependencies: ["RedisServe", "RedisKeyspace", "_RedisFormatsTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "RDBKitCommandsTests",
             dependencies: ["RDBKitCommands", "_RedisFormatsTestSupport"],

@@ -25,6 +25,9 @@ public final class KeyTable: Sequence, @unchecked Sendable {
     private var tags: [UInt32]
     private var mask: Int
     public private(set) var count = 0
+    /// Counts insertions of new keys and removals (not value or expiry changes): snapshots of the key set
+    /// compare it to know they are still valid.
+    public private(set) var keyVersion: UInt64 = 0
 
     public init(capacity: Int = 8) {
         var n = 8
@@ -121,6 +124,7 @@ public final class KeyTable: Sequence, @unchecked Sendable {
         slots[i] = KeyRecord.make(key: key, entry: entry)
         tags[i] = tag
         count += 1
+        keyVersion &+= 1
     }
 
     /// Changes only the expiry of an existing key; false when the key is absent.
@@ -137,6 +141,7 @@ public final class KeyTable: Sequence, @unchecked Sendable {
         let old = slots[i]!.entry
         slots[i] = nil
         count -= 1
+        keyVersion &+= 1
         // Backward-shift: move later members of the probe run into the hole when their home allows it.
         var j = i
         while true {
@@ -177,6 +182,7 @@ public final class KeyTable: Sequence, @unchecked Sendable {
         tags = [UInt32](repeating: 0, count: 8)
         mask = 7
         count = 0
+        keyVersion &+= 1
     }
 
     // MARK: Iteration

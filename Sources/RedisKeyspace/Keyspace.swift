@@ -52,6 +52,24 @@ public final class Keyspace: @unchecked Sendable {
     @inline(__always) public func existingTable(_ db: Int) -> KeyTable? {
         db >= 0 && db < tables.count ? tables[db] : nil
     }
+
+    /// Every key of each database in byte order, built by ``freeze()`` (SCAN cursors index it); nil once any
+    /// table changed its keys since (each table counts its key changes).
+    public var frozenKeys: [Int: [RedisBytes]]? {
+        guard let f = frozen else { return nil }
+        return tableStamps == f.stamps ? f.keys : nil
+    }
+    private var frozen: (keys: [Int: [RedisBytes]], stamps: [TableStamp])?
+
+    /// Which table sits at each database number, and how many key changes it has seen.
+    private struct TableStamp: Equatable {
+        var table: ObjectIdentifier?
+        var version: UInt64
+    }
+
+    private var tableStamps: [TableStamp] {
+        tables.map { TableStamp(table: $0.map(ObjectIdentifier.init), version: $0?.keyVersion ?? 0) }
+    }
     /// Function libraries by name (FUNCTION LOAD), with their code.
     public internal(set) var functions: [String: RedisBytes] = [:]
     /// Module aux records of a loaded RDB, kept for writing back.
@@ -113,6 +131,18 @@ public final class Keyspace: @unchecked Sendable {
                 if try !body(db, k, e) { return }
             }
         }
+    }
+
+    /// Prepares the keyspace to be read from many threads at once, as `rdbkit serve` does: builds
+    /// ``frozenKeys`` and every cache a read would otherwise build lazily (the rank order of big sorted sets).
+    /// After this, reads change nothing in memory, so concurrent readers need no lock as long as nobody writes.
+    public func freeze() {
+        var keys: [Int: [RedisBytes]] = [:]
+        for (db, d) in databases where !d.isEmpty {
+            keys[db] = d.keys.sorted()
+            for e in d.values { if case .sortedSet(let z) = e.value { _ = z.sortedEntries } }
+        }
+        frozen = (keys, tableStamps)
     }
 
     // MARK: Changes

@@ -12,6 +12,16 @@ public indirect enum Reply: Sendable, Hashable, CustomStringConvertible {
     case bulk(RedisBytes?)
     /// An array; `nil` is the null array.
     case array([Reply]?)
+    /// A map as flat key, value, key, value items: an array in RESP2, `%` in RESP3 (HGETALL, XINFO, HELLO).
+    case map([Reply])
+    /// A double: a bulk string (`%.17g`, `inf`, `-inf`) in RESP2, `,` in RESP3 (ZSCORE, WITHSCORES).
+    case double(Double)
+    /// A set: an array in RESP2, `~` in RESP3 (SMEMBERS).
+    case set([Reply])
+    /// Plain text: a bulk string in RESP2, a `=` verbatim string of format `txt` in RESP3 (INFO, CLIENT INFO).
+    case verbatim(RedisBytes)
+    /// Flat pairs: one array in RESP2, an array of two-element arrays in RESP3 (ZRANGE … WITHSCORES).
+    case pairs([Reply])
 
     public static let ok = Reply.status("OK")
     public static let null = Reply.bulk(nil)
@@ -42,6 +52,22 @@ public indirect enum Reply: Sendable, Hashable, CustomStringConvertible {
         case .integer(let i): ":\(i)"
         case .bulk(let b): b.map { $0.escapedDescription } ?? "(nil)"
         case .array(let a): a.map { "[" + $0.map(\.description).joined(separator: ", ") + "]" } ?? "(nil array)"
+        case .map(let a): "{" + a.map(\.description).joined(separator: ", ") + "}"
+        case .double(let d): String(decoding: RedisNumbers.formatReply(d), as: UTF8.self)
+        case .set(let a): "~[" + a.map(\.description).joined(separator: ", ") + "]"
+        case .verbatim(let b): b.escapedDescription
+        case .pairs(let a): "[" + a.map(\.description).joined(separator: ", ") + "]"
+        }
+    }
+
+    /// The same reply with the RESP3-only cases lowered to what a RESP2 client receives.
+    public var resp2: Reply {
+        switch self {
+        case .status, .error, .integer, .bulk: self
+        case .array(let a): .array(a.map { $0.map(\.resp2) })
+        case .map(let a), .set(let a), .pairs(let a): .array(a.map(\.resp2))
+        case .double(let d): .bulk(RedisBytes(RedisNumbers.formatReply(d)))
+        case .verbatim(let b): .bulk(b)
         }
     }
 
@@ -67,6 +93,8 @@ public indirect enum Reply: Sendable, Hashable, CustomStringConvertible {
         case .array(let items?):
             line(UInt8(ascii: "*"), String(items.count))
             for i in items { i.write(into: &out) }
+        case .map, .double, .set, .verbatim, .pairs:
+            resp2.write(into: &out)
         }
     }
 }

@@ -11,7 +11,8 @@
 /// ```
 public final class RDBWriter {
     public let target: RDBTarget
-    private let output: SafeOutputFile
+    /// Nil only in a writer that encodes values without a file (``dumpPayload(of:target:)``).
+    private let output: SafeOutputFile!
     private var currentDB: UInt64?
     private var finished = false
     /// RESIZEDB hints written after SELECTDB, per database, when known.
@@ -25,6 +26,22 @@ public final class RDBWriter {
         self.target = target
         output.computesChecksum = target.rdbVersion >= 5
         try output.write(Array(target.magic.utf8))
+    }
+
+    /// A writer with no file, for ``dumpPayload(of:target:)``.
+    private init(encodingFor target: RDBTarget) {
+        self.output = nil
+        self.target = target
+    }
+
+    /// The DUMP payload of a value as `target` would serialize it (type byte, value, RDB version u16 LE, CRC64),
+    /// which RESTORE on that server accepts. Field TTLs are dropped when the target has none.
+    /// - Throws: `.unsupported` when the target cannot hold the value.
+    public static func dumpPayload(of value: RedisValue, target: RDBTarget) throws(RDBError) -> [UInt8] {
+        let w = RDBWriter(encodingFor: target)
+        var loss = Loss()
+        let (type, body) = try w.encode(value, key: .empty, dropFieldTTLs: true, loss: &loss)
+        return RecordCommands.dumpPayload([type.byte] + body, version: UInt16(target.rdbVersion))
     }
 
     private func opcode(_ op: RDBOpcode) throws(RDBError) { try output.write(op.rawValue) }
