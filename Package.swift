@@ -50,6 +50,7 @@ let package = Package(
         .target(name: "_RedisFormatsTestSupport", dependencies: ["RedisFormats"], path: "Tests/_RedisFormatsTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "RedisFormatsTests", dependencies: ["RedisFormats", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "RedisFormatsJSONTests", dependencies: ["RedisFormatsJSON", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "RDBKitCommandsTests",
             dependencies: ["RDBKitCommands", "_RedisFormatsTestSupport"],

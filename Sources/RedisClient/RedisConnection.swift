@@ -145,7 +145,10 @@ public final class RedisConnection: Sendable {
             let connection = RedisConnection(channel: channel, uri: uri, protocolVersion: version, commandTimeout: options.commandTimeout)
             return connection.handshake(user: user, password: password, db: db, name: options.clientName)
                 .map { connection }
-                .flatMapError { error in channel.close().flatMapThrowing { throw error } }
+                .flatMapError { error in
+                    // The handshake's error is the news, not how the close went (TLS may close uncleanly).
+                    channel.close().flatMapThrowing { throw error }.flatMapErrorThrowing { _ in throw error }
+                }
         }
     }
 
