@@ -45,6 +45,11 @@ struct ReplayCommand: ParsableCommand {
               REDISCLI_AUTH=… rdbkit replay dump.rdb --to rediss://cache.example:6380 --cacert ca.pem
               rdbkit replay dump.rdb --to redis://127.0.0.1:6379 --on-error skip --report failed.jsonl --json
 
+            --checkpoint FILE records, about once a second and at the end, how far the server \
+            acknowledged the replay (RDB and JSON Lines: the offset of the next record; AOF: the last \
+            acknowledged command, a MULTI … EXEC block counting as one). After a stop, --resume \
+            continues from there and sends nothing the server already acknowledged.
+
             EXIT STATUS:
               0   every key, function and command was written (or skipped by --skip-existing)
               2   the source is corrupt        3  the source is truncated
@@ -129,6 +134,12 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "TLS: do not verify the server's certificate (lab use only).")
     var insecure = false
 
+    @Option(help: ArgumentHelp("Record how far the server acknowledged the replay here (written durably, about once a second and at the end).", valueName: "file"))
+    var checkpoint: String?
+
+    @Flag(help: "Continue from --checkpoint: skip everything the server already acknowledged.")
+    var resume = false
+
     func validate() throws {
         guard ["auto", "rdb", "aof", "jsonl"].contains(format) else { throw ValidationError("--format must be auto, rdb, aof or jsonl") }
         guard ReplaySettings.Mode(rawValue: mode) != nil else { throw ValidationError("--mode must be auto, restore or commands") }
@@ -136,6 +147,8 @@ struct ReplayCommand: ParsableCommand {
         guard [replace, noReplace, skipExisting].filter({ $0 }).count <= 1 else {
             throw ValidationError("--replace, --no-replace and --skip-existing exclude each other")
         }
+        if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint FILE") }
+        if resume && flushTarget { throw ValidationError("--resume and --flush-target exclude each other") }
         guard pipeline > 0 else { throw ValidationError("--pipeline must be positive") }
         guard resp == 2 || resp == 3 else { throw ValidationError("--resp must be 2 or 3") }
         guard timeout > 0, connectTimeout > 0 else { throw ValidationError("timeouts must be positive") }
@@ -252,6 +265,25 @@ struct ReplayCommand: ParsableCommand {
         } catch {
             throw reportFailure(error)
         }
+        var resumeFrom: ReplayCheckpoint.Watermark?
+        if let checkpoint {
+            let kindName = kind == .rdb ? "rdb" : kind == .aof ? "aof" : "jsonl"
+            let size = kind == .aof ? nil : FileInfo.size(of: source)
+            let tracker = ReplayCheckpoint(path: checkpoint, kind: kindName, source: source, sourceSize: size)
+            if resume {
+                let previous: ReplayCheckpoint
+                do { previous = try ReplayCheckpoint.load(path: checkpoint) } catch { throw reportFailure(error) }
+                guard previous.kind == kindName, previous.source == source, previous.sourceSize == size else {
+                    Terminal.printError(
+                        "rdbkit: \(checkpoint) was written for \(previous.kind) \(previous.source)\(previous.sourceSize.map { " (\($0) bytes)" } ?? ""), not for this source: refusing to resume")
+                    throw ExitCode(RDBKitExit.usage)
+                }
+                tracker.adopt(previous)
+                resumeFrom = previous.watermark
+                replayer.alreadyDone = { tracker.covers(fileIndex: $0, offset: $1) }
+            }
+            replayer.checkpoint = tracker
+        }
         let progress = Progress(label: "replay", total: kind == .aof ? nil : FileInfo.size(of: source))
         replayer.onProgress = { bytes, keys in progress.update(bytes: bytes, keys: keys) }
 
@@ -262,7 +294,11 @@ struct ReplayCommand: ParsableCommand {
             do {
                 switch kind {
                 case .rdb:
-                    let reader = try RDBReader(path: source, options: settings.reader)
+                    var reader = try RDBReader(path: source, options: settings.reader)
+                    if let w = resumeFrom, w.offset > 0, !ByteSources.head(path: source, count: 2).starts(with: [0x1F, 0x8B]) {
+                        // Straight to the first record not acknowledged (a gzip file is read and skipped instead).
+                        reader = try RDBReader(resumingAt: w.offset, path: source, header: reader.header, db: w.db, options: settings.reader)
+                    }
                     try replayer.replayRDB(reader, file: source)
                     if !replayer.shouldStop, try reader.hasTrailingData() {
                         Terminal.printError(
@@ -287,6 +323,10 @@ struct ReplayCommand: ParsableCommand {
             sourceError = sourceError ?? error
         }
         progress.finish()
+        if let tracker = replayer.checkpoint {
+            tracker.complete = clientError == nil && sourceError == nil && replayer.stopError == nil
+            do { try tracker.write() } catch { Terminal.printError("rdbkit: \(error)") }
+        }
 
         var summary = replayer.summary
         summary.seconds = Terminal.now() - start

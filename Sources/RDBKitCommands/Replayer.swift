@@ -74,6 +74,8 @@ final class Replayer {
     /// The first failure when `--on-error stop`: the replay stops sending and throws it.
     private(set) var stopError: RedisClientError?
     var onProgress: ((Int64, Int) -> Void)?
+    /// Tracks what the server acknowledged, for `--checkpoint`.
+    var checkpoint: ReplayCheckpoint?
 
     private var pipeline: RedisPipeline<Tag>!
     private var currentDB: UInt64
@@ -88,8 +90,15 @@ final class Replayer {
         let key: RedisBytes?
         let offset: Int64
         let file: String
-        var remaining = 0
+        /// Replies owed, plus one hold until every command of the ticket is sent (``release(_:)``), so a
+        /// reply read while the rest is still being sent cannot finish it early.
+        var remaining = 1
         var skipped = false
+        /// For checkpoints: the source file (index of an AOF part), the source database, and where the
+        /// next record starts (RDB, JSON Lines) or the offset of the ticket's last command (AOF).
+        var fileIndex = 0
+        var sourceDB: UInt64 = 0
+        var resumeOffset: Int64?
         var failure: (command: String, message: String)?
         /// How a key was written, counted once all its replies are in.
         var how: How = .restored
@@ -150,6 +159,11 @@ final class Replayer {
     }
 
     private func finish(_ t: Ticket) {
+        if t.kind != .control {
+            checkpoint?.acknowledge(t, handled: t.failure == nil || settings.onError == .skip)
+        } else if t.failure != nil {
+            checkpoint?.acknowledge(t, handled: false)  // a failed SELECT: what follows went elsewhere
+        }
         if let f = t.failure {
             switch t.kind {
             case .key: summary.keysFailed += 1
@@ -221,10 +235,17 @@ final class Replayer {
         try pipeline.send(argv, tag: Tag(ticket: ticket, command: argv.first?.utf8String?.uppercased() ?? "?"))
     }
 
+    /// Drops a ticket's hold once all its commands are sent.
+    private func release(_ ticket: Ticket) {
+        ticket.remaining -= 1
+        if ticket.remaining == 0 { finish(ticket) }
+    }
+
     private func select(_ db: UInt64, offset: Int64, file: String) throws {
         guard db != currentDB else { return }
         let t = Ticket(kind: .control, db: db, key: nil, offset: offset, file: file)
         try send(["SELECT", RedisBytes(String(db))], t)
+        release(t)
         currentDB = db
     }
 
@@ -261,7 +282,7 @@ final class Replayer {
     }
 
     /// The key record just read from `reader`: filtered, expired, or written.
-    func replayKey(_ h: RDBKeyHeader, reader: RDBReader, file: String, restore: Bool) throws {
+    func replayKey(_ h: RDBKeyHeader, reader: RDBReader, file: String, fileIndex: Int, aofPart: Bool, restore: Bool) throws {
         var value: RedisValue?
         switch settings.filter.matches(h) {
         case false?:
@@ -286,22 +307,30 @@ final class Replayer {
         }
         let db = settings.databaseMap[h.db] ?? h.db
         let ticket = Ticket(kind: .key, db: db, key: h.key, offset: h.offset, file: file)
+        ticket.fileIndex = fileIndex
+        ticket.sourceDB = h.db
         if restore && value == nil && copiesRaw(h.valueType) {
             let raw = try reader.readRawValue()
+            ticket.resumeOffset = aofPart ? h.offset : reader.offset
             try select(db, offset: h.offset, file: file)
             try restoreKey(h, type: h.valueType, body: raw, ticket: ticket)
+            release(ticket)
             return
         }
-        try writeDecoded(h, value: value ?? reader.readValue(), db: db, restore: restore, ticket: ticket)
+        let v = try value ?? reader.readValue()
+        ticket.resumeOffset = aofPart ? h.offset : reader.offset
+        try writeDecoded(h, value: v, db: db, restore: restore, ticket: ticket)
     }
 
     /// A key with its decoded value (a JSON line, or an RDB value the target cannot take as stored).
+    /// Releases the ticket.
     func writeDecoded(_ h: RDBKeyHeader, value: RedisValue, db: UInt64, restore: Bool, ticket: Ticket) throws {
         try select(db, offset: h.offset, file: ticket.file)
         if restore {
             if let e = try? RDBWriter.encodeValue(value, key: h.key, for: target), e.loss.streamFields.isEmpty {
                 ticket.how = .reencoded
                 try restoreKey(h, type: e.type, body: e.body, ticket: ticket)
+                release(ticket)
                 return
             }
         }
@@ -313,18 +342,18 @@ final class Replayer {
             let reply = try pipeline.call(["EXISTS", h.key])
             if case .integer(let n) = reply, n > 0 {
                 if settings.existing == .skip {
-                    summary.keysSkipped += 1
+                    ticket.skipped = true
                 } else {
                     ticket.failure = ("EXISTS", "BUSYKEY the key exists on the target (commands mode without --replace)")
-                    finish(ticket)
                 }
+                release(ticket)
                 return
             }
         }
         for argv in recordCommands.commands(key: h.key, value: value, expiresAt: h.expiresAt) {
             try send(argv, ticket)
         }
-        if ticket.remaining == 0 { finish(ticket) }
+        release(ticket)
     }
 
     /// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s | FREQ f]`.
@@ -348,19 +377,27 @@ final class Replayer {
 
     // MARK: Sources
 
-    /// Every record of an RDB (or an AOF's RDB part).
-    func replayRDB(_ reader: RDBReader, file: String) throws {
+    /// Records already acknowledged in an earlier run (``ReplayCheckpoint``): skipped, not sent again.
+    var alreadyDone: (_ fileIndex: Int, _ offset: Int64) -> Bool = { _, _ in false }
+
+    /// Every record of an RDB (or an AOF's RDB part, `fileIndex` > 0 or `aofPart`).
+    func replayRDB(_ reader: RDBReader, file: String, fileIndex: Int = 0, aofPart: Bool = false) throws {
         let restore = restores(sourceVersion: reader.header.version, dialect: reader.header.dialect)
         summary.mode = restore ? "restore" : "commands"
         var keys = 0
         while !shouldStop, let record = try reader.next() {
             switch record {
             case .key(let h):
-                try replayKey(h, reader: reader, file: file, restore: restore)
+                if alreadyDone(fileIndex, h.offset) {
+                    try reader.skipValue()
+                    continue
+                }
+                try replayKey(h, reader: reader, file: file, fileIndex: fileIndex, aofPart: aofPart, restore: restore)
                 keys += 1
                 onProgress?(reader.offset, keys)
             case .function(let f):
-                try loadFunction(f, file: file)
+                if alreadyDone(fileIndex, f.offset) { continue }
+                try loadFunction(f, file: file, fileIndex: fileIndex, resumeOffset: aofPart ? f.offset : reader.offset)
             default:
                 break
             }
@@ -368,12 +405,14 @@ final class Replayer {
     }
 
     /// `FUNCTION LOAD [REPLACE] code`.
-    func loadFunction(_ f: RDBFunctionLibrary, file: String) throws {
+    func loadFunction(_ f: RDBFunctionLibrary, file: String, fileIndex: Int, resumeOffset: Int64) throws {
         let t = Ticket(kind: .function, db: currentDB, key: f.libraryName.map { RedisBytes($0) }, offset: f.offset, file: file)
+        t.fileIndex = fileIndex
+        t.sourceDB = currentDB
+        t.resumeOffset = resumeOffset
         if f.isPreGA {
-            t.remaining = 1
             t.failure = ("FUNCTION", "a pre-release (7.0 RC) function record: no GA server loads it")
-            finish(t)
+            release(t)
             return
         }
         var argv: [RedisBytes] = ["FUNCTION", "LOAD"]
@@ -381,53 +420,86 @@ final class Replayer {
         argv.append(f.code)
         t.remaining += 1
         try pipeline.send(argv, tag: Tag(ticket: t, command: "FUNCTION LOAD"))
+        release(t)
     }
 
-    /// An AOF in load order: RDB parts through ``replayRDB(_:file:)``, commands forwarded with their
-    /// databases (mapped by `--db-map`; `--db` keeps only commands of those databases).
+    /// An AOF in load order: RDB parts through ``replayRDB(_:file:fileIndex:aofPart:)``, commands forwarded
+    /// with their databases (mapped by `--db-map`; `--db` keeps only commands of those databases). A
+    /// `MULTI … EXEC` block is one ticket: acknowledged (and checkpointed) as a whole.
     func replayAOF(_ reader: AOFReader) throws {
         var commands = 0
         var base: Int64 = 0
         var fileSize: Int64 = 0
+        var fileIndex = -1
+        var transaction: Ticket?
+        var skippingTransaction = false
         while !shouldStop, let record = try reader.next() {
             switch record {
             case .file(let f):
                 base += fileSize
                 fileSize = f.size
+                fileIndex += 1
+                transaction = nil
+                skippingTransaction = false
             case .rdb(let r):
-                try replayRDB(r, file: reader.currentFile?.name ?? r.sourceName)
+                try replayRDB(r, file: reader.currentFile?.name ?? r.sourceName, fileIndex: fileIndex, aofPart: true)
             case .annotation:
                 break
             case .command(let c):
-                guard let name = c.argv.first else { continue }
-                if name.count == 6, name.utf8String?.uppercased() == "SELECT" { continue }  // ours follow the db
+                guard let name = c.argv.first?.utf8String?.uppercased() else { continue }
+                let ends = name == "EXEC" || name == "DISCARD"
+                if skippingTransaction {
+                    if ends { skippingTransaction = false }
+                    continue
+                }
+                if transaction == nil && alreadyDone(fileIndex, c.offset) {
+                    if name == "MULTI" { skippingTransaction = true }
+                    continue
+                }
+                if name == "SELECT" { continue }  // ours follow the command's database
                 if let dbs = settings.filter.databases, !dbs.contains(c.db) { continue }
                 let db = settings.databaseMap[c.db] ?? c.db
                 try select(db, offset: c.offset, file: c.file)
-                let t = Ticket(kind: .command, db: db, key: c.argv.count > 1 ? c.argv[1] : nil, offset: c.offset, file: c.file)
+                let t: Ticket
+                if let open = transaction {
+                    t = open
+                } else {
+                    t = Ticket(kind: .command, db: db, key: c.argv.count > 1 ? c.argv[1] : nil, offset: c.offset, file: c.file)
+                    t.fileIndex = fileIndex
+                    t.sourceDB = c.db
+                    if name == "MULTI" { transaction = t }
+                }
+                t.resumeOffset = c.offset
                 try send(c.argv, t)
+                if transaction == nil {
+                    release(t)
+                } else if ends {
+                    transaction = nil
+                    release(t)
+                }
                 commands += 1
                 onProgress?(base + c.offset, commands)
             }
         }
+        if let open = transaction { release(open) }  // a MULTI without EXEC at the end (a truncated AOF)
         if summary.mode.isEmpty { summary.mode = "commands" }
     }
 
-    /// rdbkit JSON Lines (`rdbkit json`), one key per line.
-    func replayJSONLines(path: String) throws {
-        let source = try ByteSources.open(path: path)
+    /// rdbkit JSON Lines (`rdbkit json`), one key per line, from byte offset `start` (a line start).
+    func replayJSONLines(path: String, from start: Int64 = 0) throws {
+        let source = try start > 0 ? FileSource(path: path, offset: start) : ByteSources.open(path: path)
         let restore = settings.mode != .commands
         summary.mode = restore ? "restore" : "commands"
         var pending: [UInt8] = []
-        var lineStart: Int64 = 0
-        var chunkStart: Int64 = 0
+        var lineStart: Int64 = start
+        var chunkStart: Int64 = start
         var number = 0
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        func line(_ bytes: ArraySlice<UInt8>, at offset: Int64) throws {
+        func line(_ bytes: ArraySlice<UInt8>, at offset: Int64, next: Int64) throws {
             number += 1
             var l = Array(bytes)
             while let last = l.last, last == 0x0D || last == 0x20 { l.removeLast() }
-            guard !l.isEmpty else { return }
+            guard !l.isEmpty, !alreadyDone(0, offset) else { return }
             let k: JSONLinesImporter.Key
             do {
                 k = try JSONLinesImporter.parse(line: l, number: number)
@@ -450,25 +522,28 @@ final class Replayer {
             }
             let db = settings.databaseMap[h.db] ?? h.db
             let ticket = Ticket(kind: .key, db: db, key: h.key, offset: offset, file: path)
+            ticket.sourceDB = h.db
+            ticket.resumeOffset = next
             try writeDecoded(h, value: k.value, db: db, restore: restore, ticket: ticket)
             onProgress?(offset, number)
         }
         while !shouldStop {
             let n = try chunk.withUnsafeMutableBytes { p throws(RDBError) in try source.read(into: p) }
             if n == 0 { break }
-            var start = 0
+            var from = 0
             for i in 0..<n where chunk[i] == 0x0A {
-                pending += chunk[start..<i]
-                try line(pending[...], at: lineStart)
-                lineStart = chunkStart + Int64(i + 1)
+                pending += chunk[from..<i]
+                let next = chunkStart + Int64(i + 1)
+                try line(pending[...], at: lineStart, next: next)
+                lineStart = next
                 pending.removeAll(keepingCapacity: true)
-                start = i + 1
+                from = i + 1
                 if shouldStop { break }
             }
             if shouldStop { break }
-            pending += chunk[start..<n]
+            pending += chunk[from..<n]
             chunkStart += Int64(n)
         }
-        if !shouldStop && !pending.isEmpty { try line(pending[...], at: lineStart) }
+        if !shouldStop && !pending.isEmpty { try line(pending[...], at: lineStart, next: chunkStart) }
     }
 }
