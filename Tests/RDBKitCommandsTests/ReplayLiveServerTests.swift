@@ -543,3 +543,125 @@ struct ReplayPolicyTests {
         #expect(run.stderr.contains("command RPUSH for key \"k\" (db 0) at source offset 27 of \(tmp("one.aof")) rejected: WRONGTYPE"), "\(run.stderr)")
     }
 }
+
+// MARK: - Checkpoints
+
+@Suite("rdbkit replay: --checkpoint and --resume", .serialized)
+struct ReplayCheckpointTests {
+    static func checkpoint(_ path: String) throws -> [String: Any] {
+        let data = try #require(FileManager.default.contents(atPath: path), "no checkpoint at \(path)")
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test(
+        "an RDB replay stopped by a failure resumes at the failed key and sends nothing twice",
+        .enabled(if: LiveServerKind.redis70.isInstalled, LiveServerKind.missing(.redis70)))
+    func rdb() throws {
+        let input = Corpus.fixture("redis-7.0.15/rdb/all-types.rdb")
+        let source = try RDBSnapshot(path: input)
+        let tmp = try ScratchDirectory("replay-checkpoint")
+        defer { tmp.remove() }
+        let server = try Replay.server(.redis70, tmp)
+        defer { server.stop() }
+        let c = try LiveConnection(port: server.port)
+        let (blocker, _) = try #require(try ReplayPolicyTests.firstKeys(60).last)
+        _ = try c.call([RedisBytes("SET"), blocker.key, RedisBytes("in the way")])
+        let arguments = [input, "--to", "redis://127.0.0.1:\(server.port)", "--no-replace", "--checkpoint", tmp("cp.json"), "--json"]
+
+        let first = try Replay.run(arguments + ["--pipeline", "8"])
+        #expect(first.status == 7, "\(first.stderr)")
+        let cp = try Self.checkpoint(tmp("cp.json"))
+        #expect(cp["complete"] as? Bool == false)
+        #expect((cp["offset"] as? NSNumber)?.int64Value == blocker.offset, "the watermark stops at the failed key: \(cp)")
+        let beyond = cp["acknowledged_beyond"] as? [[NSNumber]] ?? []
+        #expect(first.count("keys_written") == 59 + beyond.count, "\(first.stdout) \(cp)")
+        #expect(!FileManager.default.fileExists(atPath: tmp("cp.json.tmp")))
+
+        _ = try c.call([RedisBytes("DEL"), blocker.key])
+        // --no-replace again: a key sent twice would fail with BUSYKEY.
+        let second = try Replay.run(arguments + ["--resume"])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.count("keys_written") == source.keys.count - first.count("keys_written"), "\(second.stdout)")
+        #expect(try Self.checkpoint(tmp("cp.json"))["complete"] as? Bool == true)
+        try Replay.expectSameKeyspace(server, as: source, consumerTimesFromClock: false, "after --resume")
+
+        let again = try Replay.run(arguments + ["--resume"])
+        #expect(again.status == 0 && again.count("keys_written") == 0, "a complete checkpoint leaves nothing to do: \(again.stdout)")
+    }
+
+    @Test(
+        "an AOF replay stopped by a failure resumes exactly: non-idempotent commands are applied once",
+        .enabled(if: LiveServerKind.redis70.isInstalled, LiveServerKind.missing(.redis70)))
+    func aof() throws {
+        let tmp = try ScratchDirectory("replay-checkpoint-aof")
+        defer { tmp.remove() }
+        func command(_ argv: String...) -> [UInt8] {
+            var out: [UInt8] = []
+            RecordCommands.resp(argv.map { RedisBytes($0) }, into: &out)
+            return out
+        }
+        var aof: [UInt8] = []
+        for _ in 0..<50 { aof += command("INCR", "c") }
+        aof += command("MULTI") + command("INCR", "c") + command("INCR", "c") + command("EXEC")
+        let failing = Int64(aof.count)
+        aof += command("RPUSH", "k", "x")
+        for _ in 0..<50 { aof += command("INCR", "c") }
+        aof += command("SELECT", "2") + command("MULTI") + command("INCR", "d") + command("EXEC")
+        try Data(aof).write(to: URL(fileURLWithPath: tmp("t.aof")))
+
+        let server = try Replay.server(.redis70, tmp)
+        defer { server.stop() }
+        let c = try LiveConnection(port: server.port)
+        _ = try c.call(["SET", "k", "a string"])
+        let arguments = [tmp("t.aof"), "--to", "redis://127.0.0.1:\(server.port)", "--checkpoint", tmp("cp.json"), "--json"]
+        let first = try Replay.run(arguments + ["--pipeline", "4"])
+        #expect(first.status == 7, "\(first.stderr)")
+        #expect(first.stderr.contains("command RPUSH for key \"k\" (db 0) at source offset \(failing)"), "\(first.stderr)")
+        let cp = try Self.checkpoint(tmp("cp.json"))
+        #expect((cp["offset"] as? NSNumber)?.int64Value ?? .max < failing, "\(cp)")
+
+        _ = try c.call(["DEL", "k"])
+        let second = try Replay.run(arguments + ["--resume"])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(try c.call(["GET", "c"]) == .bulk(Array("102".utf8)), "every INCR applied exactly once")
+        #expect(try c.call(["LRANGE", "k", "0", "-1"]) == .array([.bulk(Array("x".utf8))]))
+        _ = try c.call(["SELECT", "2"])
+        #expect(try c.call(["GET", "d"]) == .bulk(Array("1".utf8)))
+    }
+
+    @Test(
+        "--resume refuses a checkpoint written for another source",
+        .enabled(if: LiveServerKind.redis70.isInstalled, LiveServerKind.missing(.redis70)))
+    func otherSource() throws {
+        let tmp = try ScratchDirectory("replay-checkpoint-other")
+        defer { tmp.remove() }
+        let server = try Replay.server(.redis70, tmp)
+        defer { server.stop() }
+        let uri = "redis://127.0.0.1:\(server.port)"
+        let first = try Replay.run([Corpus.fixture("redis-7.0.15/rdb/lfu.rdb"), "--to", uri, "--checkpoint", tmp("cp.json")])
+        #expect(first.status == 0, "\(first.stderr)")
+        let other = try Replay.run([Corpus.fixture("redis-7.0.15/rdb/lru.rdb"), "--to", uri, "--checkpoint", tmp("cp.json"), "--resume"])
+        #expect(other.status == 64, "\(other.stderr)")
+        #expect(other.stderr.contains("refusing to resume"))
+    }
+}
+
+@Suite("rdbkit replay: accounting", .serialized)
+struct ReplayAccountingTests {
+    @Test(
+        "with one command in flight, keys written as several commands are each counted once",
+        .enabled(if: LiveServerKind.redis70.isInstalled, LiveServerKind.missing(.redis70)))
+    func oneInFlight() throws {
+        let input = Corpus.fixture("redis-7.0.15/rdb/all-types.rdb")
+        let source = try RDBSnapshot(path: input)
+        let tmp = try ScratchDirectory("replay-accounting")
+        defer { tmp.remove() }
+        let server = try Replay.server(.redis70, tmp)
+        defer { server.stop() }
+        let run = try Replay.run([input, "--to", "redis://127.0.0.1:\(server.port)", "--mode", "commands", "--pipeline", "1", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.count("keys_written") == source.keys.count, "\(run.stdout)")
+        #expect(run.count("commands_sent") > source.keys.count * 2)
+        try Replay.expectSameKeyspace(server, as: source, consumerTimesFromClock: true, "--pipeline 1")
+    }
+}
