@@ -38,12 +38,13 @@ struct ReplayCommand: ParsableCommand {
             (never put it in argv: other users see process lists).
 
             EXAMPLES:
-              REDISCLI_AUTH=… rdbkit replay dump.rdb --to redis://127.0.0.1:6379
-              REDISCLI_AUTH=… rdbkit replay dump.rdb --to redis://replayer@10.0.0.5:6379 --skip-existing
+              REDISCLI_AUTH=… rdbkit replay dump.rdb --to redis://10.0.0.5:6379
+              REDISCLI_AUTH=… rdbkit replay dump.rdb --to redis://app@db1 --skip-existing
               rdbkit replay appendonlydir --to redis://127.0.0.1:6380 --flush-target --yes
-              rdbkit replay keys.jsonl --to redis://127.0.0.1:6379 --db-map 3:0,5:1 --match 'user:*'
-              REDISCLI_AUTH=… rdbkit replay dump.rdb --to rediss://cache.example:6380 --cacert ca.pem
-              rdbkit replay dump.rdb --to redis://127.0.0.1:6379 --on-error skip --report failed.jsonl --json
+              rdbkit replay keys.jsonl --to redis://127.0.0.1 --db-map 3:0,5:1
+              REDISCLI_AUTH=… rdbkit replay dump.rdb --to rediss://db1:6380 --cacert ca.pem
+              rdbkit replay dump.rdb --to redis://127.0.0.1 --on-error skip --report x.jsonl
+              rdbkit replay dump.rdb --to redis://127.0.0.1 --checkpoint cp.json [--resume]
 
             --checkpoint FILE records, about once a second and at the end, how far the server \
             acknowledged the replay (RDB and JSON Lines: the offset of the next record; AOF: the last \
@@ -51,16 +52,16 @@ struct ReplayCommand: ParsableCommand {
             continues from there and sends nothing the server already acknowledged.
 
             EXIT STATUS:
-              0   every key, function and command was written (or skipped by --skip-existing)
-              2   the source is corrupt        3  the source is truncated
-              4   the source uses something rdbkit does not support, or the target is a cluster
-              5   a declared size exceeds a limit (--max-blob)
-              6   some keys, functions or commands failed and were skipped (--on-error skip; see --report)
+              0   all written (keys skipped by --skip-existing count as done)
+              2   the source is corrupt          3   the source is truncated
+              4   unsupported source, or the target is a cluster
+              5   a declared size exceeds --max-blob
+              6   failures were skipped (--on-error skip; see --report)
               7   stopped at the first server error (--on-error stop, the default)
-              8   cannot connect: refused, TLS, authentication or timeout
+              8   cannot connect: refused, TLS, authentication, timeout
               64  usage error
               66  the source cannot be opened
-              74  I/O error (reading the source, writing the report)
+              74  I/O error (source, report, checkpoint)
             """
     )
 

@@ -32,14 +32,19 @@ struct RESPDecoder: ByteToMessageDecoder {
     static func parse(_ buffer: inout ByteBuffer, maximumBulkLength: Int = 512 * 1024 * 1024, maximumDepth: Int = 64) throws
         -> RESPValue?
     {
-        var index = buffer.readerIndex
-        do {
-            let v = try value(buffer, &index, depth: 0, maxBulk: maximumBulkLength, maxDepth: maximumDepth)
-            buffer.moveReaderIndex(to: index)
-            return v
-        } catch is Incomplete {
-            return nil
+        // Parsed over the raw readable bytes: one pointer walk, no per-byte buffer calls.
+        let parsed = try buffer.withUnsafeReadableBytes { bytes throws -> (RESPValue, Int)? in
+            var index = 0
+            do {
+                let v = try value(bytes, &index, depth: 0, maxBulk: maximumBulkLength, maxDepth: maximumDepth)
+                return (v, index)
+            } catch is Incomplete {
+                return nil
+            }
         }
+        guard let (v, consumed) = parsed else { return nil }
+        buffer.moveReaderIndex(forwardBy: consumed)
+        return v
     }
 
     private static func violation(_ what: String) -> RedisClientError {
@@ -47,13 +52,13 @@ struct RESPDecoder: ByteToMessageDecoder {
     }
 
     /// The line at `index` (without CRLF), moving `index` past it.
-    private static func line(_ b: ByteBuffer, _ index: inout Int) throws -> [UInt8] {
-        let end = b.writerIndex
+    private static func line(_ b: UnsafeRawBufferPointer, _ index: inout Int) throws -> [UInt8] {
+        let end = b.count
         var i = index
         while i + 1 < end {
-            if b.getInteger(at: i, as: UInt8.self) == 0x0D {
-                guard b.getInteger(at: i + 1, as: UInt8.self) == 0x0A else { throw violation("CR without LF") }
-                let bytes = b.getBytes(at: index, length: i - index) ?? []
+            if b[i] == 0x0D {
+                guard b[i + 1] == 0x0A else { throw violation("CR without LF") }
+                let bytes = Array(b[index..<i])
                 index = i + 2
                 return bytes
             }
@@ -70,21 +75,22 @@ struct RESPDecoder: ByteToMessageDecoder {
         return v
     }
 
-    private static func blob(_ b: ByteBuffer, _ index: inout Int, length: Int64, maxBulk: Int) throws -> [UInt8] {
+    private static func blob(_ b: UnsafeRawBufferPointer, _ index: inout Int, length: Int64, maxBulk: Int) throws -> [UInt8] {
         guard length >= 0, length <= maxBulk else { throw violation("a bulk length of \(length)") }
         let n = Int(length)
-        guard b.writerIndex - index >= n + 2 else { throw Incomplete() }
-        let bytes = b.getBytes(at: index, length: n) ?? []
-        guard b.getInteger(at: index + n, as: UInt8.self) == 0x0D, b.getInteger(at: index + n + 1, as: UInt8.self) == 0x0A else {
+        guard b.count - index >= n + 2 else { throw Incomplete() }
+        let bytes = Array(b[index..<(index + n)])
+        guard b[index + n] == 0x0D, b[index + n + 1] == 0x0A else {
             throw violation("a bulk string not followed by CRLF")
         }
         index += n + 2
         return bytes
     }
 
-    private static func value(_ b: ByteBuffer, _ index: inout Int, depth: Int, maxBulk: Int, maxDepth: Int) throws -> RESPValue {
+    private static func value(_ b: UnsafeRawBufferPointer, _ index: inout Int, depth: Int, maxBulk: Int, maxDepth: Int) throws -> RESPValue {
         guard depth <= maxDepth else { throw violation("replies nested deeper than \(maxDepth)") }
-        guard index < b.writerIndex, let kind = b.getInteger(at: index, as: UInt8.self) else { throw Incomplete() }
+        guard index < b.count else { throw Incomplete() }
+        let kind = b[index]
         index += 1
         let l = try line(b, &index)
         func elements(_ n: Int64) throws -> [RESPValue] {
@@ -147,18 +153,42 @@ struct RESPDecoder: ByteToMessageDecoder {
     }
 }
 
-/// RESP encoding of commands: `*<argc>\r\n` then `$<len>\r\n<bytes>\r\n` per argument.
+/// RESP encoding of commands: `*<argc>\r\n` then `$<len>\r\n<bytes>\r\n` per argument. Commands are
+/// encoded into a plain array and copied into a `ByteBuffer` once per write: many small `ByteBuffer`
+/// writes cost far more, above all in debug builds.
 enum RESPEncoder {
-    static func encode(_ argv: [[UInt8]], into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "*"))
-        buffer.writeString(String(argv.count))
-        buffer.writeStaticString("\r\n")
+    static func encode(_ argv: [[UInt8]], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "*"))
+        appendDecimal(argv.count, to: &out)
         for a in argv {
-            buffer.writeInteger(UInt8(ascii: "$"))
-            buffer.writeString(String(a.count))
-            buffer.writeStaticString("\r\n")
-            buffer.writeBytes(a)
-            buffer.writeStaticString("\r\n")
+            out.append(UInt8(ascii: "$"))
+            appendDecimal(a.count, to: &out)
+            out.append(contentsOf: a)
+            out.append(0x0D)
+            out.append(0x0A)
         }
+    }
+
+    static func encode(_ argv: [[UInt8]], into buffer: inout ByteBuffer) {
+        var out: [UInt8] = []
+        encode(argv, into: &out)
+        buffer.writeBytes(out)
+    }
+
+    /// `n` in decimal, then CRLF.
+    private static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        if n < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(n))
+        } else {
+            var v = n
+            let start = out.count
+            while v > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(v % 10))
+                v /= 10
+            }
+            out[start...].reverse()
+        }
+        out.append(0x0D)
+        out.append(0x0A)
     }
 }

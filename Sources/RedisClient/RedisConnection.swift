@@ -16,10 +16,16 @@ final class RedisReplyHandler: ChannelDuplexHandler {
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
-    private struct Pending {
-        var count: Int
+    /// A class, so the head's replies grow in place (no copy through the buffer's subscript).
+    private final class Pending {
+        let count: Int
         var replies: [RESPValue]
-        var promise: EventLoopPromise<[RESPValue]>
+        let promise: EventLoopPromise<[RESPValue]>
+        init(count: Int, replies: [RESPValue], promise: EventLoopPromise<[RESPValue]>) {
+            self.count = count
+            self.replies = replies
+            self.promise = promise
+        }
     }
     private var pending = CircularBuffer<Pending>()
     private var failure: RedisClientError?
@@ -44,10 +50,11 @@ final class RedisReplyHandler: ChannelDuplexHandler {
             fail(context: context, RedisClientError(.protocolViolation, "the server sent a reply nobody asked for: \(value)"))
             return
         }
-        pending[pending.startIndex].replies.append(value)
-        if pending[pending.startIndex].replies.count == pending[pending.startIndex].count {
-            let done = pending.removeFirst()
-            done.promise.succeed(done.replies)
+        let head = pending[pending.startIndex]
+        head.replies.append(value)
+        if head.replies.count == head.count {
+            pending.removeFirst()
+            head.promise.succeed(head.replies)
         }
     }
 

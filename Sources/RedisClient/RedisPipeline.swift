@@ -30,7 +30,7 @@ public final class RedisPipeline<Tag> {
     /// Commands written so far.
     public private(set) var commandsSent = 0
 
-    private var buffer: ByteBuffer
+    private var buffer: [UInt8] = []
     private var tags: [Tag] = []
     private var inFlight = CircularBuffer<(future: EventLoopFuture<[RESPValue]>, tags: [Tag])>()
     private var inFlightCount = 0
@@ -44,7 +44,7 @@ public final class RedisPipeline<Tag> {
         self.maximumInFlight = maximumInFlight
         self.batchSize = min(batchSize, maximumInFlight)
         self.onReply = onReply
-        buffer = connection.channel.allocator.buffer(capacity: 64 * 1024)
+        buffer.reserveCapacity(64 * 1024)
     }
 
     /// Queues a command; writes the batch when full and waits for replies past the limit.
@@ -52,20 +52,22 @@ public final class RedisPipeline<Tag> {
     public func send(_ argv: [RedisBytes], tag: Tag) throws {
         RESPEncoder.encode(argv.map(\.bytes), into: &buffer)
         tags.append(tag)
-        if tags.count >= batchSize || buffer.readableBytes >= 1 << 20 { try flush() }
+        if tags.count >= batchSize || buffer.count >= 1 << 20 { try flush() }
     }
 
     /// Writes what is queued, then reads replies until at most `maximumInFlight` are owed.
     @available(*, noasync)
     public func flush() throws {
         if !tags.isEmpty {
-            bytesSent += Int64(buffer.readableBytes)
+            bytesSent += Int64(buffer.count)
             commandsSent += tags.count
             inFlightCount += tags.count
-            let future = connection.submit(buffer: buffer, count: tags.count)
+            var bytes = connection.channel.allocator.buffer(capacity: buffer.count)
+            bytes.writeBytes(buffer)
+            let future = connection.submit(buffer: bytes, count: tags.count)
             inFlight.append((future, tags))
             tags = []
-            buffer = connection.channel.allocator.buffer(capacity: 64 * 1024)
+            buffer.removeAll(keepingCapacity: true)
         }
         while inFlightCount > maximumInFlight { try completeOldest() }
     }
