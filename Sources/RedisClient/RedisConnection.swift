@@ -231,11 +231,16 @@ public final class RedisConnection: Sendable {
         let channel = self.channel
         let seconds = commandTimeoutSeconds
         let timer = channel.eventLoop.scheduleTask(in: commandTimeout) {
-            channel.pipeline.fireErrorCaught(
-                RedisClientError(.timeout, "no reply within \(seconds) s (the connection was closed)"))
+            let e = RedisClientError(.timeout, "no reply within \(seconds) s (the connection was closed)")
+            channel.pipeline.fireErrorCaught(e)
+            promise.fail(e)  // also when the handler is gone (a closed channel): a promise completes once
         }
         promise.futureResult.whenComplete { _ in timer.cancel() }
-        channel.writeAndFlush(RedisRequest(bytes: buffer, count: count, promise: promise), promise: nil)
+        // A write on a closed channel never reaches the reply handler (the pipeline is torn down): the
+        // failed write fails the request instead.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in promise.fail(RedisConnection.mapped(error)) }
+        channel.writeAndFlush(RedisRequest(bytes: buffer, count: count, promise: promise), promise: written)
         return promise.futureResult
     }
 
