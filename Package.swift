@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(name: "CLZF", path: "Sources/CLZF", pkgConfig: "liblzf", providers: [.apt(["liblzf-dev"])]),
@@ -39,9 +40,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "RedisClient",
+            dependencies: [
+                "RedisFormats",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "RDBKitCommands",
             dependencies: [
-                "RedisFormats", "RedisFormatsJSON", "RedisKeyspace", "RedisServe",
+                "RedisFormats", "RedisFormatsJSON", "RedisKeyspace", "RedisServe", "RedisClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -51,6 +62,7 @@ let package = Package(
         .testTarget(name: "RedisFormatsTests", dependencies: ["RedisFormats", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "RedisKeyspaceTests", dependencies: ["RedisKeyspace", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "RedisFormatsJSONTests", dependencies: ["RedisFormatsJSON", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "_RedisFormatsTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "RedisServeTests", dependencies: ["RedisServe", "RedisKeyspace", "_RedisFormatsTestSupport"],
             swiftSettings: strictSettings

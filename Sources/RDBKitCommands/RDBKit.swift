@@ -27,7 +27,7 @@ public struct RDBKit: ParsableCommand {
               74  I/O error reading the input or writing the output
             """,
         version: RDBKitVersion.string,
-        subcommands: [JSONCommand.self, DiffCommand.self, InfoCommand.self, MemoryCommand.self, CheckCommand.self, RepairCommand.self, RewriteCommand.self, SplitCommand.self, ConvertCommand.self, SalvageCommand.self, AOFCommand.self, ServeCommand.self]
+        subcommands: [JSONCommand.self, DiffCommand.self, InfoCommand.self, MemoryCommand.self, CheckCommand.self, RepairCommand.self, RewriteCommand.self, SplitCommand.self, ConvertCommand.self, SalvageCommand.self, AOFCommand.self, ServeCommand.self, ReplayCommand.self]
     )
     public init() {}
 }

@@ -171,11 +171,27 @@ public final class RDBWriter {
 
     // MARK: Encoding
 
-    private func unsupported(_ what: String) -> RDBError {
-        RDBError(.unsupported, "\(what) cannot be written to \(target)")
+    func encode(_ value: RedisValue, key: RedisBytes, dropFieldTTLs: Bool, loss: inout Loss) throws(RDBError) -> (RDBValueType, [UInt8]) {
+        try Self.encode(value, key: key, for: target, dropFieldTTLs: dropFieldTTLs, loss: &loss)
     }
 
-    func encode(_ value: RedisValue, key: RedisBytes, dropFieldTTLs: Bool, loss: inout Loss) throws(RDBError) -> (RDBValueType, [UInt8]) {
+    /// Encodes a value for a target without writing it: the type and the value bytes, as in a file or
+    /// a DUMP payload (replay re-encodes values a target cannot restore as read), and what was left out.
+    /// - Throws: `.unsupported` when the target cannot hold the value.
+    public static func encodeValue(
+        _ value: RedisValue, key: RedisBytes, for target: RDBTarget, dropFieldTTLs: Bool = false
+    ) throws(RDBError) -> (type: RDBValueType, body: [UInt8], loss: Loss) {
+        var loss = Loss()
+        let (type, body) = try encode(value, key: key, for: target, dropFieldTTLs: dropFieldTTLs, loss: &loss)
+        return (type, body, loss)
+    }
+
+    static func encode(
+        _ value: RedisValue, key: RedisBytes, for target: RDBTarget, dropFieldTTLs: Bool, loss: inout Loss
+    ) throws(RDBError) -> (RDBValueType, [UInt8]) {
+        func unsupported(_ what: String) -> RDBError {
+            RDBError(.unsupported, "\(what) cannot be written to \(target)")
+        }
         let t = target.thresholds
         let compress = target.compresses
         var b: [UInt8] = []

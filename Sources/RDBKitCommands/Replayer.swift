@@ -1,0 +1,549 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RedisClient
+import RedisFormats
+import RedisFormatsJSON
+
+/// How `rdbkit replay` writes, decided from the options.
+struct ReplaySettings {
+    enum Mode: String, CaseIterable {
+        /// `restore` when the target's RDB version is at least the source's, else `commands`.
+        case auto
+        case restore
+        case commands
+    }
+    /// What to do with a key that already exists on the target.
+    enum Existing {
+        case replace, skip, fail
+    }
+    enum OnError: String, CaseIterable {
+        case stop, skip
+    }
+
+    var mode = Mode.auto
+    var existing = Existing.replace
+    var onError = OnError.stop
+    var databaseMap: [UInt64: UInt64] = [:]
+    var filter = RDBKeyFilter()
+    var reader = RDBReader.Options()
+    var maximumInFlight = 1024
+    var reportPath: String?
+    var now: Int64 = 0
+}
+
+/// What a replay did.
+struct ReplaySummary {
+    var keysWritten = 0
+    var keysSkipped = 0
+    var keysFailed = 0
+    var keysExpired = 0
+    var keysFiltered = 0
+    /// Of the written keys: RESTOREd with the value bytes as read, RESTOREd re-encoded for the target,
+    /// written as commands.
+    var keysRestored = 0
+    var keysReencoded = 0
+    var keysAsCommands = 0
+    var functionsLoaded = 0
+    var functionsSkipped = 0
+    var functionsFailed = 0
+    /// AOF commands forwarded as they are (SELECTs not counted).
+    var commandsForwarded = 0
+    var commandsFailed = 0
+    var commandsSent = 0
+    var bytesSent: Int64 = 0
+    var seconds = 0.0
+    var mode = ""
+
+    var failures: Int { keysFailed + functionsFailed + commandsFailed }
+}
+
+/// Writes keys, functions and AOF commands into a server through one pipelined connection.
+///
+/// Every command carries a ticket: what it writes (a key, a function, a forwarded command) and where in the
+/// source that came from, so a server error names the key, the command and the source offset.
+final class Replayer {
+    let connection: RedisConnection
+    let target: RDBTarget
+    let settings: ReplaySettings
+    private(set) var summary = ReplaySummary()
+    /// The first failure when `--on-error stop`: the replay stops sending and throws it.
+    private(set) var stopError: RedisClientError?
+    var onProgress: ((Int64, Int) -> Void)?
+    /// Tracks what the server acknowledged, for `--checkpoint`.
+    var checkpoint: ReplayCheckpoint?
+
+    private var pipeline: RedisPipeline<Tag>!
+    private var currentDB: UInt64
+    private let recordCommands: RecordCommands
+    private var reportFD: Int32 = -1
+    private let emitter = JSONEmitter(capacity: 4096)
+
+    final class Ticket {
+        enum Kind { case key, function, command, control }
+        let kind: Kind
+        let db: UInt64
+        let key: RedisBytes?
+        let offset: Int64
+        let file: String
+        /// Replies owed, plus one hold until every command of the ticket is sent (``release(_:)``), so a
+        /// reply read while the rest is still being sent cannot finish it early.
+        var remaining = 1
+        var skipped = false
+        /// For checkpoints: the source file (index of an AOF part), the source database, and where the
+        /// next record starts (RDB, JSON Lines) or the offset of the ticket's last command (AOF).
+        var fileIndex = 0
+        var sourceDB: UInt64 = 0
+        var resumeOffset: Int64?
+        var failure: (command: String, message: String)?
+        /// How a key was written, counted once all its replies are in.
+        var how: How = .restored
+
+        enum How { case restored, reencoded, commands }
+
+        init(kind: Kind, db: UInt64, key: RedisBytes?, offset: Int64, file: String) {
+            self.kind = kind
+            self.db = db
+            self.key = key
+            self.offset = offset
+            self.file = file
+        }
+    }
+
+    struct Tag {
+        var ticket: Ticket
+        var command: String
+    }
+
+    init(connection: RedisConnection, target: RDBTarget, settings: ReplaySettings, initialDB: UInt64) throws {
+        self.connection = connection
+        self.target = target
+        self.settings = settings
+        self.currentDB = initialDB
+        var rc = RecordCommands()
+        rc.redis7Syntax = target.dialect == .valkey || target.rdbVersion >= 10
+        rc.dumpVersion = UInt16(target.rdbVersion)
+        recordCommands = rc
+        if let path = settings.reportPath {
+            reportFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard reportFD >= 0 else { throw RDBError(.io, "cannot create the report \(path): \(String(cString: strerror(errno)))") }
+        }
+        pipeline = RedisPipeline(connection: connection, maximumInFlight: settings.maximumInFlight) { [unowned self] tag, reply in
+            self.handle(tag, reply)
+        }
+    }
+
+    deinit { if reportFD >= 0 { close(reportFD) } }
+
+    var shouldStop: Bool { stopError != nil }
+
+    // MARK: Replies
+
+    private func handle(_ tag: Tag, _ reply: RESPValue) {
+        let t = tag.ticket
+        if let e = reply.firstError {
+            if settings.existing == .skip && tag.command == "RESTORE" && e.hasPrefix("BUSYKEY") {
+                t.skipped = true
+            } else if settings.existing == .skip && t.kind == .function && e.contains("already exists") {
+                t.skipped = true
+            } else if t.failure == nil {
+                t.failure = (tag.command, e)
+            }
+        }
+        t.remaining -= 1
+        if t.remaining == 0 { finish(t) }
+    }
+
+    private func finish(_ t: Ticket) {
+        if t.kind != .control {
+            checkpoint?.acknowledge(t, handled: t.failure == nil || settings.onError == .skip)
+        } else if t.failure != nil {
+            checkpoint?.acknowledge(t, handled: false)  // a failed SELECT: what follows went elsewhere
+        }
+        if let f = t.failure {
+            switch t.kind {
+            case .key: summary.keysFailed += 1
+            case .function: summary.functionsFailed += 1
+            case .command, .control: summary.commandsFailed += 1
+            }
+            let error = RedisClientError(
+                .server, f.message, command: f.command, key: t.key, db: t.db, sourceOffset: t.offset, sourceFile: t.file)
+            writeReport(t, command: f.command, message: f.message)
+            if settings.onError == .stop || t.kind == .control {
+                if stopError == nil { stopError = error }
+            }
+            return
+        }
+        switch t.kind {
+        case .key:
+            if t.skipped {
+                summary.keysSkipped += 1
+            } else {
+                summary.keysWritten += 1
+                switch t.how {
+                case .restored: summary.keysRestored += 1
+                case .reencoded: summary.keysReencoded += 1
+                case .commands: summary.keysAsCommands += 1
+                }
+            }
+        case .function:
+            if t.skipped { summary.functionsSkipped += 1 } else { summary.functionsLoaded += 1 }
+        case .command:
+            summary.commandsForwarded += 1
+        case .control:
+            break
+        }
+    }
+
+    /// One JSON line per failure: `{"db":0,"key":"k","source":"dump.rdb","source_offset":31,"command":"RESTORE","error":"…"}`.
+    private func writeReport(_ t: Ticket, command: String, message: String) {
+        guard reportFD >= 0 else { return }
+        emitter.reset()
+        emitter.beginObject()
+        emitter.key("kind")
+        switch t.kind {
+        case .key: emitter.string("key")
+        case .function: emitter.string("function")
+        case .command, .control: emitter.string("command")
+        }
+        emitter.key("db")
+        emitter.int(Int64(t.db))
+        if let k = t.key {
+            emitter.key("key")
+            emitter.bytes(k)
+        }
+        emitter.key("source")
+        emitter.string(t.file)
+        emitter.key("source_offset")
+        emitter.int(t.offset)
+        emitter.key("command")
+        emitter.string(command)
+        emitter.key("error")
+        emitter.string(message)
+        emitter.endObject()
+        Terminal.writeAll(reportFD, emitter.output + [0x0A])
+    }
+
+    // MARK: Sending
+
+    private func send(_ argv: [RedisBytes], _ ticket: Ticket) throws {
+        ticket.remaining += 1
+        try pipeline.send(argv, tag: Tag(ticket: ticket, command: argv.first?.utf8String?.uppercased() ?? "?"))
+    }
+
+    /// Drops a ticket's hold once all its commands are sent.
+    private func release(_ ticket: Ticket) {
+        ticket.remaining -= 1
+        if ticket.remaining == 0 { finish(ticket) }
+    }
+
+    private func select(_ db: UInt64, offset: Int64, file: String) throws {
+        guard db != currentDB else { return }
+        let t = Ticket(kind: .control, db: db, key: nil, offset: offset, file: file)
+        try send(["SELECT", RedisBytes(String(db))], t)
+        release(t)
+        currentDB = db
+    }
+
+    /// Empties the target (`FLUSHALL`), waiting for the reply.
+    func flushTarget() throws {
+        let reply = try pipeline.call(["FLUSHALL"])
+        if let e = reply.errorMessage { throw RedisClientError(.server, e, command: "FLUSHALL") }
+    }
+
+    /// Writes what is queued and waits for every reply.
+    func drain() throws {
+        try pipeline.drain()
+        summary.bytesSent = pipeline.bytesSent
+        summary.commandsSent = pipeline.commandsSent
+    }
+
+    // MARK: Keys
+
+    /// Whether values of an RDB with this header are RESTOREd (otherwise written as commands).
+    func restores(sourceVersion: Int?, dialect: RDBDialect?) -> Bool {
+        switch settings.mode {
+        case .restore: return true
+        case .commands: return false
+        case .auto:
+            guard let v = sourceVersion else { return true }
+            if dialect == .valkey && target.dialect == .redis { return false }
+            return target.rdbVersion >= v
+        }
+    }
+
+    /// Whether the target takes a value stored as `type` byte for byte.
+    func copiesRaw(_ type: RDBValueType) -> Bool {
+        target.supports(type) && type != .hashMetadataPreGA && type != .hashListpackExPreGA
+    }
+
+    /// The key record just read from `reader`: filtered, expired, or written.
+    func replayKey(_ h: RDBKeyHeader, reader: RDBReader, file: String, fileIndex: Int, aofPart: Bool, restore: Bool) throws {
+        var value: RedisValue?
+        switch settings.filter.matches(h) {
+        case false?:
+            summary.keysFiltered += 1
+            try reader.skipValue()
+            return
+        case nil:
+            // A module type filter: the type name is in the value.
+            let v = try reader.readValue()
+            guard case .module(let m) = v, settings.filter.matchesModule(m.type) else {
+                summary.keysFiltered += 1
+                return
+            }
+            value = v
+        case true?:
+            break
+        }
+        if let x = h.expiresAt, x.milliseconds <= settings.now {
+            summary.keysExpired += 1
+            if value == nil { try reader.skipValue() }
+            return
+        }
+        let db = settings.databaseMap[h.db] ?? h.db
+        let ticket = Ticket(kind: .key, db: db, key: h.key, offset: h.offset, file: file)
+        ticket.fileIndex = fileIndex
+        ticket.sourceDB = h.db
+        if restore && value == nil && copiesRaw(h.valueType) {
+            let raw = try reader.readRawValue()
+            ticket.resumeOffset = aofPart ? h.offset : reader.offset
+            try select(db, offset: h.offset, file: file)
+            try restoreKey(h, type: h.valueType, body: raw, ticket: ticket)
+            release(ticket)
+            return
+        }
+        let v = try value ?? reader.readValue()
+        ticket.resumeOffset = aofPart ? h.offset : reader.offset
+        try writeDecoded(h, value: v, db: db, restore: restore, ticket: ticket)
+    }
+
+    /// A key with its decoded value (a JSON line, or an RDB value the target cannot take as stored).
+    /// Releases the ticket.
+    func writeDecoded(_ h: RDBKeyHeader, value: RedisValue, db: UInt64, restore: Bool, ticket: Ticket) throws {
+        try select(db, offset: h.offset, file: ticket.file)
+        if restore {
+            if let e = try? RDBWriter.encodeValue(value, key: h.key, for: target), e.loss.streamFields.isEmpty {
+                ticket.how = .reencoded
+                try restoreKey(h, type: e.type, body: e.body, ticket: ticket)
+                release(ticket)
+                return
+            }
+        }
+        ticket.how = .commands
+        switch settings.existing {
+        case .replace:
+            try send(["DEL", h.key], ticket)
+        case .skip, .fail:
+            let reply = try pipeline.call(["EXISTS", h.key])
+            if case .integer(let n) = reply, n > 0 {
+                if settings.existing == .skip {
+                    ticket.skipped = true
+                } else {
+                    ticket.failure = ("EXISTS", "BUSYKEY the key exists on the target (commands mode without --replace)")
+                }
+                release(ticket)
+                return
+            }
+        }
+        for argv in recordCommands.commands(key: h.key, value: value, expiresAt: h.expiresAt) {
+            try send(argv, ticket)
+        }
+        release(ticket)
+    }
+
+    /// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s | FREQ f]`.
+    private func restoreKey(_ h: RDBKeyHeader, type: RDBValueType, body: [UInt8], ticket: Ticket) throws {
+        var typed = [type.byte]
+        typed += body
+        let payload = RecordCommands.dumpPayload(typed, version: UInt16(target.rdbVersion))
+        var argv: [RedisBytes] = ["RESTORE", h.key, RedisBytes(String(h.expiresAt?.milliseconds ?? 0)), RedisBytes(payload)]
+        if settings.existing == .replace { argv.append("REPLACE") }
+        if h.expiresAt != nil { argv.append("ABSTTL") }
+        // IDLETIME and FREQ exist from Redis 5.0 (RDB 9).
+        if target.rdbVersion >= 9 || target.dialect == .valkey {
+            if let idle = h.lruIdleSeconds {
+                argv += ["IDLETIME", RedisBytes(String(idle))]
+            } else if let f = h.lfuFrequency {
+                argv += ["FREQ", RedisBytes(String(f))]
+            }
+        }
+        try send(argv, ticket)
+    }
+
+    // MARK: Sources
+
+    /// Records already acknowledged in an earlier run (``ReplayCheckpoint``): skipped, not sent again.
+    var alreadyDone: (_ fileIndex: Int, _ offset: Int64) -> Bool = { _, _ in false }
+
+    /// Every record of an RDB (or an AOF's RDB part, `fileIndex` > 0 or `aofPart`).
+    func replayRDB(_ reader: RDBReader, file: String, fileIndex: Int = 0, aofPart: Bool = false) throws {
+        let restore = restores(sourceVersion: reader.header.version, dialect: reader.header.dialect)
+        summary.mode = restore ? "restore" : "commands"
+        var keys = 0
+        while !shouldStop, let record = try reader.next() {
+            switch record {
+            case .key(let h):
+                if alreadyDone(fileIndex, h.offset) {
+                    try reader.skipValue()
+                    continue
+                }
+                try replayKey(h, reader: reader, file: file, fileIndex: fileIndex, aofPart: aofPart, restore: restore)
+                keys += 1
+                onProgress?(reader.offset, keys)
+            case .function(let f):
+                if alreadyDone(fileIndex, f.offset) { continue }
+                try loadFunction(f, file: file, fileIndex: fileIndex, resumeOffset: aofPart ? f.offset : reader.offset)
+            default:
+                break
+            }
+        }
+    }
+
+    /// `FUNCTION LOAD [REPLACE] code`.
+    func loadFunction(_ f: RDBFunctionLibrary, file: String, fileIndex: Int, resumeOffset: Int64) throws {
+        let t = Ticket(kind: .function, db: currentDB, key: f.libraryName.map { RedisBytes($0) }, offset: f.offset, file: file)
+        t.fileIndex = fileIndex
+        t.sourceDB = currentDB
+        t.resumeOffset = resumeOffset
+        if f.isPreGA {
+            t.failure = ("FUNCTION", "a pre-release (7.0 RC) function record: no GA server loads it")
+            release(t)
+            return
+        }
+        var argv: [RedisBytes] = ["FUNCTION", "LOAD"]
+        if settings.existing == .replace { argv.append("REPLACE") }
+        argv.append(f.code)
+        t.remaining += 1
+        try pipeline.send(argv, tag: Tag(ticket: t, command: "FUNCTION LOAD"))
+        release(t)
+    }
+
+    /// An AOF in load order: RDB parts through ``replayRDB(_:file:fileIndex:aofPart:)``, commands forwarded
+    /// with their databases (mapped by `--db-map`; `--db` keeps only commands of those databases). A
+    /// `MULTI … EXEC` block is one ticket: acknowledged (and checkpointed) as a whole.
+    func replayAOF(_ reader: AOFReader) throws {
+        var commands = 0
+        var base: Int64 = 0
+        var fileSize: Int64 = 0
+        var fileIndex = -1
+        var transaction: Ticket?
+        var skippingTransaction = false
+        while !shouldStop, let record = try reader.next() {
+            switch record {
+            case .file(let f):
+                base += fileSize
+                fileSize = f.size
+                fileIndex += 1
+                transaction = nil
+                skippingTransaction = false
+            case .rdb(let r):
+                try replayRDB(r, file: reader.currentFile?.name ?? r.sourceName, fileIndex: fileIndex, aofPart: true)
+            case .annotation:
+                break
+            case .command(let c):
+                guard let name = c.argv.first?.utf8String?.uppercased() else { continue }
+                let ends = name == "EXEC" || name == "DISCARD"
+                if skippingTransaction {
+                    if ends { skippingTransaction = false }
+                    continue
+                }
+                if transaction == nil && alreadyDone(fileIndex, c.offset) {
+                    if name == "MULTI" { skippingTransaction = true }
+                    continue
+                }
+                if name == "SELECT" { continue }  // ours follow the command's database
+                if let dbs = settings.filter.databases, !dbs.contains(c.db) { continue }
+                let db = settings.databaseMap[c.db] ?? c.db
+                try select(db, offset: c.offset, file: c.file)
+                let t: Ticket
+                if let open = transaction {
+                    t = open
+                } else {
+                    t = Ticket(kind: .command, db: db, key: c.argv.count > 1 ? c.argv[1] : nil, offset: c.offset, file: c.file)
+                    t.fileIndex = fileIndex
+                    t.sourceDB = c.db
+                    if name == "MULTI" { transaction = t }
+                }
+                t.resumeOffset = c.offset
+                try send(c.argv, t)
+                if transaction == nil {
+                    release(t)
+                } else if ends {
+                    transaction = nil
+                    release(t)
+                }
+                commands += 1
+                onProgress?(base + c.offset, commands)
+            }
+        }
+        if let open = transaction { release(open) }  // a MULTI without EXEC at the end (a truncated AOF)
+        if summary.mode.isEmpty { summary.mode = "commands" }
+    }
+
+    /// rdbkit JSON Lines (`rdbkit json`), one key per line, from byte offset `start` (a line start).
+    func replayJSONLines(path: String, from start: Int64 = 0) throws {
+        let source = try start > 0 ? FileSource(path: path, offset: start) : ByteSources.open(path: path)
+        let restore = settings.mode != .commands
+        summary.mode = restore ? "restore" : "commands"
+        var pending: [UInt8] = []
+        var lineStart: Int64 = start
+        var chunkStart: Int64 = start
+        var number = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        func line(_ bytes: ArraySlice<UInt8>, at offset: Int64, next: Int64) throws {
+            number += 1
+            var l = Array(bytes)
+            while let last = l.last, last == 0x0D || last == 0x20 { l.removeLast() }
+            guard !l.isEmpty, !alreadyDone(0, offset) else { return }
+            let k: JSONLinesImporter.Key
+            do {
+                k = try JSONLinesImporter.parse(line: l, number: number)
+            } catch {
+                var e = error
+                e.offset = offset
+                throw e
+            }
+            var h = k.header
+            h.offset = offset
+            guard settings.filter.matches(h) != false,
+                settings.filter.matches(h) == true || { if case .module(let m) = k.value { settings.filter.matchesModule(m.type) } else { false } }()
+            else {
+                summary.keysFiltered += 1
+                return
+            }
+            if let x = h.expiresAt, x.milliseconds <= settings.now {
+                summary.keysExpired += 1
+                return
+            }
+            let db = settings.databaseMap[h.db] ?? h.db
+            let ticket = Ticket(kind: .key, db: db, key: h.key, offset: offset, file: path)
+            ticket.sourceDB = h.db
+            ticket.resumeOffset = next
+            try writeDecoded(h, value: k.value, db: db, restore: restore, ticket: ticket)
+            onProgress?(offset, number)
+        }
+        while !shouldStop {
+            let n = try chunk.withUnsafeMutableBytes { p throws(RDBError) in try source.read(into: p) }
+            if n == 0 { break }
+            var from = 0
+            for i in 0..<n where chunk[i] == 0x0A {
+                pending += chunk[from..<i]
+                let next = chunkStart + Int64(i + 1)
+                try line(pending[...], at: lineStart, next: next)
+                lineStart = next
+                pending.removeAll(keepingCapacity: true)
+                from = i + 1
+                if shouldStop { break }
+            }
+            if shouldStop { break }
+            pending += chunk[from..<n]
+            chunkStart += Int64(n)
+        }
+        if !shouldStop && !pending.isEmpty { try line(pending[...], at: lineStart, next: chunkStart) }
+    }
+}

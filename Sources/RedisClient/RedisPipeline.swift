@@ -1,0 +1,104 @@
+import NIOCore
+import RedisFormats
+
+/// Sends commands without waiting for each reply, with at most `maximumInFlight` commands unanswered.
+///
+/// Commands are encoded into one buffer and written in batches; replies are read only once the limit is
+/// passed (or on ``flush()``/``drain()``), and handed to `onReply` in send order with the tag each
+/// command was sent with (typically where it came from: key, source offset).
+///
+/// ```swift
+/// let p = RedisPipeline<Int64>(connection: c, maximumInFlight: 1024) { offset, reply in
+///     if let e = reply.firstError { print("command at \(offset): \(e)") }
+/// }
+/// try p.send(["SET", "k", "v"], tag: 31)
+/// try p.drain()
+/// ```
+/// Blocking: use it from one thread that is not an event loop.
+public final class RedisPipeline<Tag> {
+    public let connection: RedisConnection
+    /// Most commands sent and not yet answered.
+    public let maximumInFlight: Int
+    /// Commands per write.
+    public let batchSize: Int
+    /// Called for every reply, in send order. A thrown error stops the pipeline and is rethrown by
+    /// the call that read the reply.
+    public var onReply: (Tag, RESPValue) throws -> Void
+
+    /// Bytes written so far.
+    public private(set) var bytesSent: Int64 = 0
+    /// Commands written so far.
+    public private(set) var commandsSent = 0
+
+    private var buffer: [UInt8] = []
+    private var tags: [Tag] = []
+    private var inFlight = CircularBuffer<(future: EventLoopFuture<[RESPValue]>, tags: [Tag])>()
+    private var inFlightCount = 0
+
+    public init(
+        connection: RedisConnection, maximumInFlight: Int = 1024, batchSize: Int = 128,
+        onReply: @escaping (Tag, RESPValue) throws -> Void
+    ) {
+        precondition(maximumInFlight > 0 && batchSize > 0, "a pipeline needs room for a command")
+        self.connection = connection
+        self.maximumInFlight = maximumInFlight
+        self.batchSize = min(batchSize, maximumInFlight)
+        self.onReply = onReply
+        buffer.reserveCapacity(64 * 1024)
+    }
+
+    /// Queues a command; writes the batch when full and waits for replies past the limit.
+    @available(*, noasync)
+    public func send(_ argv: [RedisBytes], tag: Tag) throws {
+        RESPEncoder.encode(argv.map(\.bytes), into: &buffer)
+        tags.append(tag)
+        if tags.count >= batchSize || buffer.count >= 1 << 20 { try flush() }
+    }
+
+    /// Writes what is queued, then reads replies until at most `maximumInFlight` are owed.
+    @available(*, noasync)
+    public func flush() throws {
+        if !tags.isEmpty {
+            bytesSent += Int64(buffer.count)
+            commandsSent += tags.count
+            inFlightCount += tags.count
+            var bytes = connection.channel.allocator.buffer(capacity: buffer.count)
+            bytes.writeBytes(buffer)
+            let future = connection.submit(buffer: bytes, count: tags.count)
+            inFlight.append((future, tags))
+            tags = []
+            buffer.removeAll(keepingCapacity: true)
+        }
+        while inFlightCount > maximumInFlight { try completeOldest() }
+    }
+
+    /// Writes what is queued and reads every reply.
+    @available(*, noasync)
+    public func drain() throws {
+        try flush()
+        while !inFlight.isEmpty { try completeOldest() }
+    }
+
+    /// Sends one command after everything queued and returns its reply (not given to `onReply`).
+    @available(*, noasync)
+    public func call(_ argv: [RedisBytes]) throws -> RESPValue {
+        try drain()
+        do {
+            let reply = try connection.submit([argv.map(\.bytes)]).wait()[0]
+            bytesSent += Int64(argv.reduce(16) { $0 + $1.count + 16 })
+            commandsSent += 1
+            return reply
+        } catch {
+            throw RedisConnection.mapped(error)
+        }
+    }
+
+    @available(*, noasync)
+    private func completeOldest() throws {
+        guard let (future, tags) = inFlight.popFirst() else { return }
+        inFlightCount -= tags.count
+        let replies: [RESPValue]
+        do { replies = try future.wait() } catch { throw RedisConnection.mapped(error) }
+        for (tag, reply) in zip(tags, replies) { try onReply(tag, reply) }
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import NIOCore
+import RedisFormats
+import Testing
+import _RedisFormatsTestSupport
+
+@testable import RedisClient
+
+@Suite("RESP decoding")
+struct RESPDecodingTests {
+    static func decodeAll(_ text: [UInt8]) throws -> [RESPValue] {
+        var buffer = ByteBuffer(bytes: text)
+        var out: [RESPValue] = []
+        while let v = try RESPDecoder.parse(&buffer) { out.append(v) }
+        #expect(buffer.readableBytes == 0, "bytes left over")
+        return out
+    }
+
+    static let sample: [UInt8] = Array(
+        ("+OK\r\n-ERR bad\r\n:-42\r\n$5\r\nhe\r\no\r\n$-1\r\n*2\r\n$1\r\na\r\n:1\r\n*-1\r\n_\r\n,3.5\r\n,-inf\r\n#t\r\n"
+            + "(12345678901234567890\r\n!9\r\nSYNTAX xy\r\n=8\r\ntxt:abcd\r\n%1\r\n+k\r\n:2\r\n~1\r\n+m\r\n>2\r\n+a\r\n+b\r\n"
+            + "|1\r\n+ttl\r\n:3\r\n+annotated\r\n").utf8)
+
+    static let sampleValues: [RESPValue] = [
+        .simpleString("OK"), .error("ERR bad"), .integer(-42), .bulkString(Array("he\r\no".utf8)), .bulkString(nil),
+        .array([.bulkString([UInt8(ascii: "a")]), .integer(1)]), .array(nil), .null, .double(3.5), .double(-.infinity),
+        .boolean(true), .bigNumber("12345678901234567890"), .error("SYNTAX xy"), .verbatim(format: "txt", text: Array("abcd".utf8)),
+        .map([.init(key: .simpleString("k"), value: .integer(2))]), .set([.simpleString("m")]),
+        .push([.simpleString("a"), .simpleString("b")]), .simpleString("annotated"),
+    ]
+
+    @Test("every RESP2 and RESP3 reply type decodes to its value")
+    func everyType() throws {
+        #expect(try Self.decodeAll(Self.sample) == Self.sampleValues)
+    }
+
+    @Test("a reply split at any byte waits for the rest and leaves the buffer untouched")
+    func everySplit() throws {
+        for cut in 0..<Self.sample.count {
+            var buffer = ByteBuffer(bytes: Self.sample[0..<cut])
+            var got: [RESPValue] = []
+            while let v = try RESPDecoder.parse(&buffer) { got.append(v) }
+            let consumed = cut - buffer.readableBytes
+            buffer.writeBytes(Self.sample[cut...])
+            while let v = try RESPDecoder.parse(&buffer) { got.append(v) }
+            #expect(got == Self.sampleValues, "split at \(cut) (\(consumed) consumed first)")
+        }
+    }
+
+    @Test("bytes that are not RESP are a protocol violation", arguments: ["?x\r\n", "$abc\r\n", "$3\r\nabcXY", "#x\r\n", ":1\rx"])
+    func garbage(text: String) {
+        var buffer = ByteBuffer(string: text)
+        #expect(throws: RedisClientError.self) { _ = try RESPDecoder.parse(&buffer) }
+    }
+
+    @Test("a bulk length over the limit is refused before anything is allocated")
+    func bulkLimit() {
+        var buffer = ByteBuffer(string: "$1000\r\n")
+        #expect(throws: RedisClientError.self) { _ = try RESPDecoder.parse(&buffer, maximumBulkLength: 999) }
+    }
+}
+
+@Suite("Server URIs")
+struct RedisURITests {
+    @Test("redis:// and rediss:// URIs give host, port, user, password and database")
+    func parsing() throws {
+        let a = try RedisURI("redis://127.0.0.1:6380/3")
+        #expect(a.host == "127.0.0.1" && a.port == 6380 && a.db == 3 && !a.usesTLS && a.user == nil && a.password == nil)
+        let b = try RedisURI("rediss://replayer:p%40ss@cache.example")
+        #expect(b.usesTLS && b.host == "cache.example" && b.port == 6379 && b.user == "replayer" && b.password == "p@ss")
+        let c = try RedisURI("redis://:only@[::1]:7000")
+        #expect(c.host == "::1" && c.port == 7000 && c.user == nil && c.password == "only")
+        #expect(c.description == "redis://[::1]:7000", "the password never shows")
+        #expect(try RedisURI("redis://u@h:1/").db == nil)
+    }
+
+    @Test("malformed URIs are refused", arguments: ["http://h:1", "redis://", "redis://h:0", "redis://h:x", "redis://h:1/x", "redis://[::1"])
+    func malformed(text: String) {
+        #expect(throws: RedisClientError.self) { _ = try RedisURI(text) }
+    }
+
+    @Test("INFO server maps to the RDB version the server reads")
+    func versions() {
+        #expect(RedisServerInfo(info: "redis_version:7.0.15\r\n").rdbTarget.rdbVersion == 10)
+        #expect(RedisServerInfo(info: "redis_version:6.2.14\r\n").rdbTarget.rdbVersion == 9)
+        #expect(RedisServerInfo(info: "redis_version:7.4.1\r\n").rdbTarget.rdbVersion == 12)
+        let v = RedisServerInfo(info: "redis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:9.1.2\r\n").rdbTarget
+        #expect(v.rdbVersion == 80 && v.dialect == .valkey)
+        #expect(RedisServerInfo(info: "redis_version:7.2.4\r\nvalkey_version:8.0.1\r\n").rdbTarget.rdbVersion == 11)
+    }
+}
+
+@Suite("RedisConnection against redis-server 7.0", .serialized)
+struct RedisConnectionLiveTests {
+    static func server(_ extra: [String] = []) throws -> (LiveServer, ScratchDirectory) {
+        let tmp = try ScratchDirectory("client")
+        let s = try LiveServer(.redis70, directory: tmp("server"), arguments: ["--appendonly", "no"] + extra)
+        return (s, tmp)
+    }
+
+    @Test("a pipeline keeps at most its limit in flight and hands every reply back in order")
+    func pipelineOrder() throws {
+        let (s, tmp) = try Self.server()
+        defer { s.stop(); tmp.remove() }
+        let c = try RedisConnection.connectBlocking(to: RedisURI(host: "127.0.0.1", port: Int(s.port)))
+        defer { c.close() }
+        var seen: [Int] = []
+        let p = RedisPipeline<Int>(connection: c, maximumInFlight: 16, batchSize: 5) { tag, reply in
+            #expect(reply == .integer(Int64(tag + 1)))
+            seen.append(tag)
+        }
+        for i in 0..<5000 {
+            try p.send(["INCR", "counter"], tag: i)
+            #expect(i + 1 - seen.count <= 16 + 5, "more than limit + one batch unanswered")
+        }
+        try p.drain()
+        #expect(seen == Array(0..<5000))
+        #expect(try c.call(["GET", "counter"]) == .bulkString(Array("5000".utf8)))
+        #expect(p.commandsSent == 5000)
+    }
+
+    @Test("RESP3 through HELLO 3 with an ACL user, and a database from the URI")
+    func resp3() async throws {
+        let (s, tmp) = try Self.server()
+        defer { s.stop(); tmp.remove() }
+        let admin = try LiveConnection(port: s.port)
+        #expect(try admin.call(["ACL", "SETUSER", "app", "on", ">apppw", "~*", "&*", "+@all"]) == .simple("OK"))
+        var o = RedisClientOptions()
+        o.protocolVersion = 3
+        let c = try await RedisConnection.connect(
+            to: RedisURI("redis://app:apppw@127.0.0.1:\(s.port)/4"), options: o)
+        #expect(c.protocolVersion == 3)
+        _ = try await c.send(["HSET", "h", "f", "v"])
+        #expect(try await c.send(["HGETALL", "h"]) == .map([.init(key: .bulkString(Array("f".utf8)), value: .bulkString(Array("v".utf8)))]))
+        #expect(try await c.send(["ACL", "WHOAMI"]).text == "app")
+        #expect(try await c.send(["CLIENT", "INFO"]).text?.contains(" db=4 ") == true)
+        await c.closeAndWait()
+    }
+
+    @Test("a wrong password is an authentication error naming the command, never the password")
+    func wrongPassword() async throws {
+        let (s, tmp) = try Self.server()
+        defer { s.stop(); tmp.remove() }
+        // Set after start: LiveServer waits for a PONG, which a password-protected server does not give.
+        #expect(try LiveConnection(port: s.port).call(["CONFIG", "SET", "requirepass", "right-one"]) == .simple("OK"))
+        var o = RedisClientOptions()
+        o.password = "wrong-one"
+        await #expect {
+            _ = try await RedisConnection.connect(to: RedisURI(host: "127.0.0.1", port: Int(s.port)), options: o)
+        } throws: { error in
+            guard let e = error as? RedisClientError else { return false }
+            return e.code == .authentication && e.command == "AUTH" && !e.description.contains("wrong-one")
+        }
+    }
+
+    @Test("a command without a reply within the timeout fails with .timeout")
+    func timeout() async throws {
+        let (s, tmp) = try Self.server(["--enable-debug-command", "local"])
+        defer { s.stop(); tmp.remove() }
+        var o = RedisClientOptions()
+        o.commandTimeout = 0.3
+        let c = try await RedisConnection.connect(to: RedisURI(host: "127.0.0.1", port: Int(s.port)), options: o)
+        let start = Date()
+        await #expect {
+            _ = try await c.send(["DEBUG", "SLEEP", "2"])
+        } throws: { error in
+            (error as? RedisClientError)?.code == .timeout
+        }
+        #expect(Date().timeIntervalSince(start) < 1.5)
+        await #expect(throws: RedisClientError.self) { _ = try await c.send(["PING"]) }
+    }
+
+    @Test("nobody listening is a connection error")
+    func refused() async throws {
+        let port = try LiveServer.freePort()
+        await #expect {
+            _ = try await RedisConnection.connect(to: RedisURI(host: "127.0.0.1", port: Int(port)))
+        } throws: { error in
+            (error as? RedisClientError)?.code == .connection
+        }
+    }
+}
