@@ -1,12 +1,13 @@
 import ArgumentParser
 import RedisFormats
 import RedisFormatsJSON
+import RedisKeyspace
 
 /// `rdbkit convert IN -o OUT`: RDB → AOF, JSON Lines → RDB.
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert between formats: RDB → AOF (RESP commands), rdbkit JSON Lines → RDB.",
+        abstract: "Convert between formats: RDB → AOF (RESP commands), AOF → RDB, rdbkit JSON Lines → RDB.",
         discussion: """
             RDB → AOF writes the commands an AOF rewrite would: SELECT, SET, RPUSH/SADD/ZADD/HSET in \
             batches of at most 1000 elements, PEXPIREAT, HPEXPIREAT for field TTLs, XADD/XSETID/XGROUP \
@@ -17,16 +18,21 @@ struct ConvertCommand: ParsableCommand {
             (hash field TTLs) before Redis 7.4 / Valkey 9.
             JSON Lines → RDB reads the output of `rdbkit json` and writes an RDB for --target (default \
             redis-7.4): every key, value, TTL, field TTL, LFU/LRU value is kept. Function libraries and \
-            module aux records are not in the JSON Lines form, so they are not in the result. The AOF → \
-            RDB direction needs the embedded keyspace (not in this version).
+            module aux records are not in the JSON Lines form, so they are not in the result.
+            AOF → RDB (a single file, an RDB-preamble file, an appendonlydir or its manifest) applies \
+            every command to the embedded keyspace, as a server loading the AOF would, and writes the \
+            final keyspace (keys sorted by db and key, function libraries, module aux records of an RDB \
+            part) for --target (default redis-7.4); --until TS for the state at a point in time, \
+            --skip-unknown to skip commands the engine does not know.
 
             EXAMPLES:
               rdbkit convert dump.rdb -o appendonly.aof
               rdbkit json dump.rdb > keys.jsonl && rdbkit convert keys.jsonl -o restored.rdb --target valkey-9.1
+              rdbkit convert appendonlydir -o compact.rdb --target redis-7.0
             """
     )
 
-    @Argument(help: "An RDB file or rdbkit JSON Lines (`-` for standard input).")
+    @Argument(help: "An RDB file, an AOF (file, directory or manifest) or rdbkit JSON Lines (`-` for standard input).")
     var input: String
 
     @Option(name: .shortAndLong, help: ArgumentHelp("The file to write (.aof or .rdb).", valueName: "file"))
@@ -40,6 +46,12 @@ struct ConvertCommand: ParsableCommand {
 
     @OptionGroup var readerOptions: ReaderOptions
 
+    @Flag(name: .customLong("skip-unknown"), help: "AOF input: skip and count unknown commands instead of stopping.")
+    var skipUnknown = false
+
+    @Option(help: ArgumentHelp("AOF input: the keyspace as of this Unix time (stop before the first later #TS:).", valueName: "unix-seconds"))
+    var until: Int64?
+
     func validate() throws {
         if let t = target, RDBTarget.named(t) == nil { throw ValidationError("unknown target '\(t)'") }
         if let t = to, !["aof", "rdb"].contains(t) { throw ValidationError("--to must be aof or rdb") }
@@ -52,12 +64,12 @@ struct ConvertCommand: ParsableCommand {
         let inputIsJSON = head.isEmpty || head.first == UInt8(ascii: "{") || head.first == UInt8(ascii: "[")
         let outFormat = to ?? (output.hasSuffix(".rdb") ? "rdb" : "aof")
         do {
-            if inputIsRDB && outFormat == "aof" {
+            if input != "-", outFormat == "rdb", (try? KeyspaceInput.kind(of: input)) == .aof {
+                try aofToRDB()
+            } else if inputIsRDB && outFormat == "aof" {
                 try rdbToAOF()
             } else if inputIsJSON && outFormat == "rdb" {
                 try jsonToRDB()
-            } else if head.first == UInt8(ascii: "*") || head.first == UInt8(ascii: "#") {
-                throw RDBError(.unsupported, "AOF → RDB needs the embedded keyspace, which this version does not have yet", file: input)
             } else {
                 throw RDBError(.unsupported, "cannot convert this input to \(outFormat): give an RDB (→ aof) or rdbkit JSON Lines (→ rdb)", file: input)
             }
@@ -113,6 +125,45 @@ struct ConvertCommand: ParsableCommand {
         try out.write(buffer)
         try out.commit()
         Terminal.writeAll(1, Array("wrote \(output): \(commands) commands for \(keys) keys\n".utf8))
+    }
+
+    /// The final keyspace of an AOF as an RDB.
+    private func aofToRDB() throws {
+        let t = target.flatMap(RDBTarget.named) ?? RDBTarget.named("redis-7.4")!
+        var options = KeyspaceLoader.Options()
+        options.skipUnknown = skipUnknown
+        options.until = until
+        options.rdb = readerOptions.readerOptions()
+        let (keyspace, summary) = try KeyspaceInput.load(input, options: options)
+        KeyspaceInput.keepUntilExit(keyspace)
+        let out = try SafeOutputFile(path: output, protectedPaths: [input])
+        let writer = try RDBWriter(output: out, target: t)
+        try writer.writeStandardAux(ctime: InfoCommand.nowMilliseconds() / 1000, usedMemory: 0)
+        for m in keyspace.moduleAux { try writer.writeModuleAux(m) }
+        if !keyspace.functions.isEmpty && t.rdbVersion < 10 {
+            throw RDBError(.unsupported, "the AOF loads function libraries, which \(t) cannot hold", file: input)
+        }
+        for (_, code) in keyspace.functions.sorted(by: { $0.key < $1.key }) { try writer.writeFunction(code) }
+        var written = 0
+        for db in keyspace.nonEmptyDatabases {
+            let table = keyspace.databases[db]!
+            var expires: UInt64 = 0
+            for (_, e) in table where e.expiresAt != nil { expires += 1 }
+            try writer.selectDB(UInt64(db), size: (UInt64(table.count), expires))
+            for key in table.keys.sorted() {
+                let e = table[key]!
+                var h = RDBKeyHeader(db: UInt64(db), key: key, valueType: .string)
+                h.expiresAt = e.expiresAt.map { RedisTimestamp(milliseconds: $0) }
+                _ = try writer.writeKey(h, value: e.value.redisValue)
+                written += 1
+            }
+        }
+        try writer.finish()
+        var note = "wrote \(output) for \(t): \(written) keys after \(summary.commands) commands"
+        if summary.moduleCommandsNotApplied > 0 {
+            note += " (\(summary.moduleCommandsNotApplied) module commands could not run offline)"
+        }
+        Terminal.writeAll(1, Array((note + "\n").utf8))
     }
 
     private func jsonToRDB() throws {
