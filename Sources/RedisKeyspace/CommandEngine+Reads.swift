@@ -962,26 +962,8 @@ struct ReadScoreRange {
         (min, minExclusive, max, maxExclusive) = (x, xe, y, ye)
     }
 
-    static func item(_ b: [UInt8]) -> (Double, Bool)? {
-        var bytes = b
-        var exclusive = false
-        if bytes.first == UInt8(ascii: "(") {
-            exclusive = true
-            bytes.removeFirst()
-        }
-        bytes.append(0)
-        var ok = false
-        let v: Double = bytes.withUnsafeBufferPointer { p in
-            p.withMemoryRebound(to: CChar.self) { c in
-                var end: UnsafeMutablePointer<CChar>?
-                let r = strtod(c.baseAddress!, &end)
-                ok = end!.pointee == 0 && end! - UnsafeMutablePointer(mutating: c.baseAddress!) == bytes.count - 1
-                return r
-            }
-        }
-        guard ok, !v.isNaN else { return nil }
-        return (v, exclusive)
-    }
+    /// One end, read as the write commands read it (`zslParseRange`).
+    static func item(_ b: [UInt8]) -> (Double, Bool)? { CommandEngine.scoreBound(RedisBytes(b)) }
 
     func contains(_ s: Double) -> Bool {
         (minExclusive ? s > min : s >= min) && (maxExclusive ? s < max : s <= max)
