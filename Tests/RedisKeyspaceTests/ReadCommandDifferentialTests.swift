@@ -371,7 +371,7 @@ struct ReadCommandDifferentialTests {
             ["LPOS", "nope", "a"], ["LPOS", "nope", "a", "COUNT", "1"], ["LPOS", s, "a"],
             ["LPOS", l, "a", "RANK", "-9223372036854775808"],
             ["SMEMBERS", s], ["SISMEMBER", h, "a"], ["SMISMEMBER", z, "a"], ["SMISMEMBER", "nope", "a", "b"], ["SCARD", l],
-            ["SSCAN", st, "-1"], ["SSCAN", "nope", "0"], ["SMEMBERS", "nope"],
+            ["SSCAN", key("set", "intset"), "-1"] /* an intset is scanned whole; on a hashtable a cursor past the end visits a bucket the server picks by its random hash seed */, ["SSCAN", "nope", "0"], ["SMEMBERS", "nope"],
             ["ZRANGE", s, "0", "1"], ["ZRANGE", z, "a", "1"], ["ZRANGE", z, "0", "1", "LIMIT", "0", "1"],
             ["ZRANGE", z, "-", "+", "BYLEX", "WITHSCORES"], ["ZRANGE", z, "0", "1", "FOO"], ["ZRANGE", z, "x", "1", "BYSCORE"],
             ["ZRANGE", z, "(x", "1", "BYSCORE"], ["ZRANGE", z, "a", "b", "BYLEX"], ["ZRANGE", z, "0", "1", "BYSCORE", "BYLEX"],
