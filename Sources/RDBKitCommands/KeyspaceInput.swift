@@ -19,7 +19,7 @@ enum KeyspaceInput {
         if let first = head.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }), first == UInt8(ascii: "{") {
             return .jsonLines
         }
-        return RDBFileKind.isRDB(path: path) ? .rdb : .aof
+        return RDBFileKind.isRDB(head: head, path: path) ? .rdb : .aof
     }
 
     /// Loads `path` into a new keyspace.

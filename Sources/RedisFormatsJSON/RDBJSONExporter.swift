@@ -135,28 +135,11 @@ public final class RDBJSONExporter {
         e.key("value")
         var fieldTTLs: [(RedisBytes, Int64)] = []
         if let module {
-            e.beginObject()
-            e.key("module")
-            e.string(module.type.name)
-            e.key("encver")
-            e.int(module.type.encodingVersion)
-            e.key("raw_b64")
-            e.base64String(module.raw)
-            e.endObject()
+            e.moduleValue(module)
         } else {
             try writeValue(h, reader: reader, fieldTTLs: &fieldTTLs)
         }
-        if !fieldTTLs.isEmpty {
-            e.key("field_expire_ms")
-            e.beginArray()
-            for (f, ms) in fieldTTLs {
-                e.beginArray()
-                e.bytes(f)
-                e.int(ms)
-                e.endArray()
-            }
-            e.endArray()
-        }
+        e.fieldExpiries(fieldTTLs)
         if let f = h.lfuFrequency {
             e.key("lfu_freq")
             e.int(f)
@@ -254,33 +237,14 @@ public final class RDBJSONExporter {
         while let el = try reader.nextElement() {
             switch el {
             case .streamEntry(let entry):
-                e.beginArray()
-                e.streamID(entry.id)
-                e.beginArray()
-                for f in entry.fields {
-                    e.beginArray()
-                    e.bytes(f.name)
-                    e.bytes(f.value)
-                    e.endArray()
-                }
-                e.endArray()
-                e.endArray()
+                e.streamEntry(entry)
                 try flushIfNeeded()
             case .streamMetadata(let m):
                 if inEntries {
                     e.endArray()
                     inEntries = false
                 }
-                e.key("length")
-                e.int(m.length)
-                e.key("last_id")
-                e.streamID(m.lastID)
-                e.key("first_id")
-                if let v = m.firstID { e.streamID(v) } else { e.null() }
-                e.key("max_deleted_entry_id")
-                if let v = m.maxDeletedEntryID { e.streamID(v) } else { e.null() }
-                e.key("entries_added")
-                if let v = m.entriesAdded { e.int(v) } else { e.null() }
+                e.streamMetadata(m)
                 e.key("groups")
                 e.beginArray()
                 groupsOpen = true

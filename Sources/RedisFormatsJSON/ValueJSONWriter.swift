@@ -62,14 +62,7 @@ public final class ValueJSONWriter {
         case .stream(let s):
             writeStream(s)
         case .module(let m):
-            e.beginObject()
-            e.key("module")
-            e.string(m.type.name)
-            e.key("encver")
-            e.int(m.type.encodingVersion)
-            e.key("raw_b64")
-            e.base64String(m.raw)
-            e.endObject()
+            e.moduleValue(m)
         case .array(let elements):
             e.beginArray()
             for x in elements {
@@ -80,17 +73,7 @@ public final class ValueJSONWriter {
             }
             e.endArray()
         }
-        if !fieldTTLs.isEmpty {
-            e.key("field_expire_ms")
-            e.beginArray()
-            for (f, ms) in fieldTTLs {
-                e.beginArray()
-                e.bytes(f)
-                e.int(ms)
-                e.endArray()
-            }
-            e.endArray()
-        }
+        e.fieldExpiries(fieldTTLs)
         e.endObject()
         if !pretty { e.raw(UInt8(ascii: "\n")) }
         keysWritten += 1
@@ -101,31 +84,9 @@ public final class ValueJSONWriter {
         e.beginObject()
         e.key("entries")
         e.beginArray()
-        for entry in s.entries {
-            e.beginArray()
-            e.streamID(entry.id)
-            e.beginArray()
-            for f in entry.fields {
-                e.beginArray()
-                e.bytes(f.name)
-                e.bytes(f.value)
-                e.endArray()
-            }
-            e.endArray()
-            e.endArray()
-        }
+        for entry in s.entries { e.streamEntry(entry) }
         e.endArray()
-        let m = s.metadata
-        e.key("length")
-        e.int(m.length)
-        e.key("last_id")
-        e.streamID(m.lastID)
-        e.key("first_id")
-        if let v = m.firstID { e.streamID(v) } else { e.null() }
-        e.key("max_deleted_entry_id")
-        if let v = m.maxDeletedEntryID { e.streamID(v) } else { e.null() }
-        e.key("entries_added")
-        if let v = m.entriesAdded { e.int(v) } else { e.null() }
+        e.streamMetadata(s.metadata)
         e.key("groups")
         e.beginArray()
         for g in s.groups { e.streamGroup(g) }

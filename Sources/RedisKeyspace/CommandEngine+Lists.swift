@@ -202,6 +202,20 @@ extension CommandEngine {
         return .bulk(x)
     }
 
+    /// The `[COUNT count]` tail of LMPOP/ZMPOP (and their blocking forms) from `start`: 1 when absent, nil for
+    /// anything else after it (a syntax error).
+    static func mpopCount(_ a: [RedisBytes], from start: Int) throws(CommandFailure) -> Int64? {
+        var count: Int64 = -1
+        var j = start
+        while j < a.count {
+            guard count == -1 && CommandEngine.upper(a[j]) == "COUNT" && j + 1 < a.count else { return nil }
+            j += 1
+            count = try CommandEngine.int(a[j], in: 1...Int64.max, message: "count should be greater than 0")
+            j += 1
+        }
+        return count == -1 ? 1 : count
+    }
+
     /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count], and BLMPOP timeout numkeys … (never blocking).
     func lmpop(_ a: [RedisBytes], numkeysIndex: Int) throws(CommandFailure) -> Reply {
         let numkeys = try CommandEngine.int(
@@ -209,18 +223,7 @@ extension CommandEngine {
         let (whereIndex, overflow) = Int64(numkeysIndex + 1).addingReportingOverflow(numkeys)
         guard !overflow, whereIndex < Int64(a.count) else { return .syntax }
         let atHead = try CommandEngine.listEnd(a[Int(whereIndex)])
-        var count: Int64 = -1
-        var j = Int(whereIndex) + 1
-        while j < a.count {
-            if count == -1 && CommandEngine.upper(a[j]) == "COUNT" && j + 1 < a.count {
-                j += 1
-                count = try CommandEngine.int(a[j], in: 1...Int64.max, message: "count should be greater than 0")
-            } else {
-                return .syntax
-            }
-            j += 1
-        }
-        if count == -1 { count = 1 }
+        guard let count = try CommandEngine.mpopCount(a, from: Int(whereIndex) + 1) else { return .syntax }
         if numkeysIndex == 2 { _ = try blockingTimeout(a[1]) }
         for key in a[(numkeysIndex + 1)..<Int(whereIndex)] {
             guard let l = try list(key), !l.isEmpty else { continue }

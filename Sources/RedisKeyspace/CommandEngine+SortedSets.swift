@@ -364,18 +364,7 @@ extension CommandEngine {
         case "MAX": max = true
         default: return .syntax
         }
-        var count: Int64 = -1
-        var j = Int(whereIndex) + 1
-        while j < a.count {
-            if count == -1 && CommandEngine.upper(a[j]) == "COUNT" && j + 1 < a.count {
-                j += 1
-                count = try CommandEngine.int(a[j], in: 1...Int64.max, message: "count should be greater than 0")
-            } else {
-                return .syntax
-            }
-            j += 1
-        }
-        if count == -1 { count = 1 }
+        guard let count = try CommandEngine.mpopCount(a, from: Int(whereIndex) + 1) else { return .syntax }
         let keys = a[(numkeysIndex + 1)..<Int(whereIndex)]
         guard numkeysIndex == 2 else {
             return try zpopGeneric(keys, max: max, count: count, emitKey: true, nested: true, nilWhenEmpty: true)

@@ -154,7 +154,11 @@ public enum RDBFileKind {
     /// RDB preamble also starts with the magic; Redis names it `appendonly.aof`).
     public static func isRDB(path: String) -> Bool {
         guard let layout = try? AOFLocator.layout(of: path), case .singleFile = layout else { return false }
-        let head = ByteSources.head(path: path, count: 9)
+        return isRDB(head: ByteSources.head(path: path, count: 9), path: path)
+    }
+
+    /// The same decision for a single file whose first bytes are already read.
+    public static func isRDB(head: [UInt8], path: String) -> Bool {
         guard head.starts(with: Array("REDIS".utf8)) || head.starts(with: Array("VALKEY".utf8))
             || head.starts(with: [0x1F, 0x8B])
         else { return false }

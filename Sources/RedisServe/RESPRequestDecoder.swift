@@ -167,75 +167,8 @@ struct RESPRequestDecoder: ByteToMessageDecoder {
         return .command(argv)
     }
 
-    /// Mirrors `sdssplitargs`: nil for unbalanced quotes.
+    /// `sdssplitargs` (shared with the AOF manifest reader): nil for unbalanced quotes.
     static func splitArguments(_ line: [UInt8]) -> [RedisBytes]? {
-        var out: [RedisBytes] = []
-        var i = 0
-        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0B || c == 0x0C }
-        func hex(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x61...0x66: c - 0x61 + 10
-            case 0x41...0x46: c - 0x41 + 10
-            default: nil
-            }
-        }
-        while true {
-            while i < line.count && isSpace(line[i]) { i += 1 }
-            if i >= line.count { return out }
-            var current: [UInt8] = []
-            var inDouble = false
-            var inSingle = false
-            var done = false
-            while !done {
-                let c: UInt8? = i < line.count ? line[i] : nil
-                if inDouble {
-                    guard let c else { return nil }
-                    if c == UInt8(ascii: "\\") && i + 3 < line.count && line[i + 1] == UInt8(ascii: "x"),
-                        let h = hex(line[i + 2]), let l = hex(line[i + 3])
-                    {
-                        current.append(h << 4 | l)
-                        i += 3
-                    } else if c == UInt8(ascii: "\\") && i + 1 < line.count {
-                        i += 1
-                        switch line[i] {
-                        case UInt8(ascii: "n"): current.append(0x0A)
-                        case UInt8(ascii: "r"): current.append(0x0D)
-                        case UInt8(ascii: "t"): current.append(0x09)
-                        case UInt8(ascii: "b"): current.append(0x08)
-                        case UInt8(ascii: "a"): current.append(0x07)
-                        default: current.append(line[i])
-                        }
-                    } else if c == UInt8(ascii: "\"") {
-                        // The closing quote must be followed by a space or the end.
-                        if i + 1 < line.count && !isSpace(line[i + 1]) { return nil }
-                        done = true
-                    } else {
-                        current.append(c)
-                    }
-                } else if inSingle {
-                    guard let c else { return nil }
-                    if c == UInt8(ascii: "\\") && i + 1 < line.count && line[i + 1] == UInt8(ascii: "'") {
-                        i += 1
-                        current.append(UInt8(ascii: "'"))
-                    } else if c == UInt8(ascii: "'") {
-                        if i + 1 < line.count && !isSpace(line[i + 1]) { return nil }
-                        done = true
-                    } else {
-                        current.append(c)
-                    }
-                } else {
-                    switch c {
-                    case nil: done = true
-                    case let c? where isSpace(c): done = true
-                    case UInt8(ascii: "\"")?: inDouble = true
-                    case UInt8(ascii: "'")?: inSingle = true
-                    case let c?: current.append(c)
-                    }
-                }
-                if i < line.count { i += 1 }
-            }
-            out.append(RedisBytes(current))
-        }
+        AOFManifest.splitArgs(line)?.map { RedisBytes($0) }
     }
 }

@@ -7,19 +7,6 @@ import _RedisFormatsTestSupport
 /// with what the live server held, and loaded by a real redis-server 7.0.
 @Suite("AOF → RDB convert", .serialized)
 struct ConvertAOFTests {
-    struct Variant: Sendable, CustomTestStringConvertible {
-        var server: String
-        var name: String
-        var testDescription: String { "\(server) \(name)" }
-    }
-
-    static let variants: [Variant] = Corpus.servers.flatMap { server in
-        ["aof-nopreamble", "aof-preamble", "aof-timestamp"].compactMap { name in
-            FileManager.default.fileExists(atPath: Corpus.fixture("\(server)/aof/\(name).expected.json.gz"))
-                ? Variant(server: server, name: name) : nil
-        }
-    }
-
     /// The rdbkit target that holds what each corpus server's AOF holds.
     static func target(_ server: String) -> String {
         switch server {
@@ -31,25 +18,18 @@ struct ConvertAOFTests {
         }
     }
 
-    static func streamType(_ server: String) -> RDBValueType {
-        if server.hasPrefix("redis-6") { return .streamListpacks }
-        if server.hasPrefix("redis-7.0") { return .streamListpacks2 }
-        return .streamListpacks3
-    }
-
-    @Test("The RDB written from an AOF holds exactly the live server's keyspace", arguments: variants)
-    func convertedMatchesExpected(v: Variant) throws {
-        let expected = try ExpectedContent(path: Corpus.fixture("\(v.server)/aof/\(v.name).expected.json.gz"))
-        let entry = try #require(expected.document["aof_entry"] as? String)
+    @Test("The RDB written from an AOF holds exactly the live server's keyspace", arguments: CorpusAOFVariant.all)
+    func convertedMatchesExpected(v: CorpusAOFVariant) throws {
+        let expected = try ExpectedContent(path: v.expectedPath)
         let scratch = try ScratchDirectory("convert-aof")
         defer { scratch.remove() }
         let out = scratch("out.rdb")
-        let run = try CLITests.rdbkit(["convert", Corpus.fixture("\(v.server)/aof/\(v.name)/\(entry)"), "-o", out, "--target", Self.target(v.server)])
+        let run = try CLITests.rdbkit(["convert", try v.entry(expected), "-o", out, "--target", Self.target(v.server)])
         #expect(run.status == 0, "\(run.stderr)")
         var result = try RDBReader.readAll(bytes: try Corpus.readBytes(out))
         // The written stream type follows the target; compare stream metadata as the server line reports it.
         for i in result.keys.indices where result.keys[i].header.valueType.kind == .stream {
-            result.keys[i].header.valueType = Self.streamType(v.server)
+            result.keys[i].header.valueType = v.streamType
         }
         var check = ConformanceCheck()
         check.comparesStreamTimes = false

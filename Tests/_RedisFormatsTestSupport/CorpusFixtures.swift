@@ -1,5 +1,6 @@
 import Foundation
 import RedisFormats
+import Testing
 
 /// Where the conformance corpus lives and how to load it.
 ///
@@ -288,5 +289,35 @@ public final class UnsizedMemorySource: ByteSource {
         }
         position += n
         return n
+    }
+}
+
+/// One AOF of the corpus: `<server>/aof/<name>/` with `<name>.expected.json.gz` beside it.
+public struct CorpusAOFVariant: Sendable, CustomTestStringConvertible {
+    public var server: String
+    public var name: String
+    public var testDescription: String { "\(server) \(name)" }
+
+    /// Every AOF variant the fixtures hold, by server.
+    public static let all: [CorpusAOFVariant] = Corpus.servers.flatMap { server in
+        ["aof-nopreamble", "aof-preamble", "aof-timestamp"].compactMap { name in
+            FileManager.default.fileExists(atPath: Corpus.fixture("\(server)/aof/\(name).expected.json.gz"))
+                ? CorpusAOFVariant(server: server, name: name) : nil
+        }
+    }
+
+    public var expectedPath: String { Corpus.fixture("\(server)/aof/\(name).expected.json.gz") }
+
+    /// The AOF to load (the expected file's `aof_entry`: a manifest or a single file).
+    public func entry(_ expected: ExpectedContent) throws -> String {
+        guard let e = expected.document["aof_entry"] as? String else { throw ExpectedError("\(expectedPath): no aof_entry") }
+        return Corpus.fixture("\(server)/aof/\(name)/\(e)")
+    }
+
+    /// The stream RDB type this server line writes (decides which stream metadata it reports).
+    public var streamType: RDBValueType {
+        if server.hasPrefix("redis-6") { return .streamListpacks }
+        if server.hasPrefix("redis-7.0") { return .streamListpacks2 }
+        return .streamListpacks3
     }
 }

@@ -139,8 +139,9 @@ public struct AOFManifest: Sendable, Hashable {
         return out
     }
 
-    /// Mirrors `sdssplitargs`: space-separated words, `"…"` with C escapes (`\xHH`, `\n`…), `'…'` with `\'`.
-    static func splitArgs(_ line: [UInt8]) -> [[UInt8]]? {
+    /// Mirrors `sdssplitargs`: space-separated words, `"…"` with C escapes (`\xHH`, `\n`…), `'…'` with `\'`;
+    /// nil for unbalanced quotes. Also how a server splits an inline command (`rdbkit serve`).
+    public static func splitArgs(_ line: [UInt8]) -> [[UInt8]]? {
         var args: [[UInt8]] = []
         var i = 0
         func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
