@@ -16,6 +16,27 @@ enum RDBEncoding {
         }
     }
 
+    /// Stores a length as ``appendLength(_:to:)`` does at `p` (at most 9 bytes) and returns its size.
+    @inline(__always)
+    static func putLength(_ v: UInt64, _ p: UnsafeMutableRawPointer) -> Int {
+        if v < 64 {
+            unsafe p.storeBytes(of: UInt8(v), as: UInt8.self)
+            return 1
+        } else if v < 16384 {
+            unsafe p.storeBytes(of: 0x40 | UInt8(v >> 8), as: UInt8.self)
+            unsafe (p + 1).storeBytes(of: UInt8(v & 0xFF), as: UInt8.self)
+            return 2
+        } else if v <= UInt64(UInt32.max) {
+            unsafe p.storeBytes(of: 0x80, as: UInt8.self)
+            unsafe (p + 1).storeBytes(of: UInt32(v).bigEndian, toByteOffset: 0, as: UInt32.self)
+            return 5
+        } else {
+            unsafe p.storeBytes(of: 0x81, as: UInt8.self)
+            unsafe (p + 1).storeBytes(of: v.bigEndian, toByteOffset: 0, as: UInt64.self)
+            return 9
+        }
+    }
+
     static func appendBigEndian(_ v: UInt64, bytes: Int, to out: inout [UInt8]) {
         for i in stride(from: bytes - 1, through: 0, by: -1) { out.append(UInt8((v >> (8 * UInt64(i))) & 0xFF)) }
     }

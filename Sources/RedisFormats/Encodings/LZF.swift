@@ -16,6 +16,44 @@ public enum LZF {
         return Int(n) == output.count
     }
 
+    /// Whether `input` decompresses to exactly `length` bytes, found without producing them: the stream
+    /// is walked with every bound `lzf_decompress` checks (a literal run or a back-reference past the
+    /// output's end, a back-reference before its start, input ending inside an item), so it answers as
+    /// ``decompress(_:into:)`` does at a fraction of the cost when the bytes themselves are not needed.
+    static func validate(_ input: UnsafeRawBufferPointer, length: Int) -> Bool {
+        guard input.count > 0, input.count <= Int(UInt32.max), length <= Int(UInt32.max) else {
+            return input.count == 0 && length == 0
+        }
+        if length == 0 { return false }
+        let end = input.count
+        var ip = 0
+        var op = 0
+        while ip < end {
+            let ctrl = Int(unsafe input[ip])
+            ip += 1
+            if ctrl < 32 {
+                let run = ctrl + 1
+                if op + run > length || ip + run > end { return false }
+                ip += run
+                op += run
+            } else {
+                var run = ctrl >> 5
+                var back = ((ctrl & 0x1F) << 8) + 1
+                if ip >= end { return false }
+                if run == 7 {
+                    run += Int(unsafe input[ip])
+                    ip += 1
+                    if ip >= end { return false }
+                }
+                back += Int(unsafe input[ip])
+                ip += 1
+                if op + run + 2 > length || back > op { return false }
+                op += run + 2
+            }
+        }
+        return op == length
+    }
+
     /// Decompresses bytes; nil when corrupt or not exactly `uncompressedLength` bytes long.
     public static func decompress(_ input: [UInt8], uncompressedLength: Int) -> [UInt8]? {
         guard uncompressedLength >= 0, uncompressedLength <= input.count * maximumExpansion else { return nil }

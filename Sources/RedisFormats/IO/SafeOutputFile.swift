@@ -9,17 +9,30 @@ import Darwin
 /// A file written through a temporary file: bytes go to `.NAME.rdbkit-XXXXXX` in the target's directory;
 /// ``commit()`` syncs it, renames it over the target and syncs the directory. Dropped without a commit
 /// (an error, a crash), the temporary file is removed and the target is untouched.
-public final class SafeOutputFile {
+///
+/// Bytes are gathered in 4 MiB blocks. Once a first block is full, a second thread takes over the
+/// CRC64 (when enabled) and the `write` calls of full blocks, so a rewrite parses on one core while its
+/// output is checksummed and written on the other. At most three blocks exist at once.
+public final class SafeOutputFile: ByteTee {
     public let path: String
     private let temporaryPath: String
     private var fd: Int32
-    private var buffer: [UInt8] = []
     private var committed = false
     /// Bytes written so far.
     public private(set) var count: Int64 = 0
-    /// Running CRC64 of everything written, when enabled.
-    public var checksum = CRC64()
+    /// Whether a running CRC64 of everything written is kept (read it with ``checksumSoFar()``).
     public var computesChecksum = false
+
+    static let blockSize = 4 << 20
+    /// The block being filled.
+    @exclusivity(unchecked)
+    private var block: UnsafeMutableRawBufferPointer
+    @exclusivity(unchecked)
+    private var used = 0
+    /// The checksum of bytes written by this thread (before any block was handed over).
+    private var crc = CRC64()
+    /// The thread that checksums and writes full blocks; started when the first block is full.
+    private var drain: BlockDrain?
 
     /// Creates the temporary file. Refuses a target that is one of `protectedPaths` (the inputs).
     public init(path: String, protectedPaths: [String] = []) throws(RDBError) {
@@ -38,10 +51,12 @@ public final class SafeOutputFile {
         fd = d
         temporaryPath = String(cString: template)
         fchmod(fd, 0o644)
-        buffer.reserveCapacity(1 << 20)
+        block = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 64)
     }
 
     deinit {
+        drain?.stop()
+        unsafe block.deallocate()
         if !committed {
             if fd >= 0 { close(fd) }
             unlink(temporaryPath)
@@ -55,30 +70,96 @@ public final class SafeOutputFile {
     }
 
     public func write(_ bytes: [UInt8]) throws(RDBError) {
-        if computesChecksum { checksum.update(bytes) }
-        buffer += bytes
-        count += Int64(bytes.count)
-        if buffer.count >= 1 << 20 { try flush() }
+        var failure: RDBError?
+        unsafe bytes.withUnsafeBytes { b in
+            do throws(RDBError) { try unsafe write(b) } catch { failure = error }
+        }
+        if let failure { throw failure }
     }
 
     public func write(_ byte: UInt8) throws(RDBError) {
-        try write([byte])
+        if used == block.count { try handOver() }
+        unsafe block[used] = byte
+        used += 1
+        count += 1
     }
 
-    private func flush() throws(RDBError) {
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw RDBError(.io, "write failed: \(String(cString: strerror(errno)))", file: temporaryPath) }
-            done += n
+    /// Appends raw bytes.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(RDBError) {
+        var rest = unsafe bytes
+        while !rest.isEmpty {
+            if used == block.count { try handOver() }
+            let n = min(rest.count, block.count - used)
+            unsafe (block.baseAddress! + used).copyMemory(from: rest.baseAddress!, byteCount: n)
+            used += n
+            count += Int64(n)
+            rest = unsafe UnsafeRawBufferPointer(rebasing: rest[n...])
         }
-        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Lets `body` fill up to `capacity` bytes in place and returns what it reports as written;
+    /// `capacity` must be at most 64 KiB.
+    @inline(__always)
+    public func reserve(_ capacity: Int, _ body: (UnsafeMutableRawPointer) -> Int) throws(RDBError) {
+        precondition(capacity <= 1 << 16)
+        if block.count - used < capacity { try handOver() }
+        let n = unsafe body(block.baseAddress! + used)
+        used += n
+        count += Int64(n)
+    }
+
+    /// An error of a write made through ``take(_:)``, kept for ``takeDeferredError()``.
+    private var deferredError: RDBError?
+
+    func take(_ bytes: UnsafeRawBufferPointer) {
+        guard deferredError == nil else { return }
+        do { try unsafe write(bytes) } catch { deferredError = error }
+    }
+
+    /// Throws the first error of a write made through ``take(_:)``.
+    func takeDeferredError() throws(RDBError) {
+        if let e = deferredError { throw e }
+    }
+
+    /// Passes the current block to the drain thread (starting it on first use) and takes an empty one.
+    private func handOver() throws(RDBError) {
+        guard used > 0 else { return }
+        if drain == nil {
+            drain = BlockDrain(fd: fd, checksumming: computesChecksum, initialCRC: crc.value, blockSize: Self.blockSize)
+        }
+        guard let next = drain!.submit(block, count: used) else {
+            throw RDBError(.io, "write failed: \(drain!.errorText)", file: temporaryPath)
+        }
+        unsafe block = next
+        used = 0
+    }
+
+    /// Writes out every byte given so far (on this thread when no drain runs).
+    private func flush() throws(RDBError) {
+        if let drain {
+            try handOver()
+            guard drain.waitIdle() else { throw RDBError(.io, "write failed: \(drain.errorText)", file: temporaryPath) }
+            return
+        }
+        let bytes = unsafe UnsafeRawBufferPointer(start: block.baseAddress, count: used)
+        if computesChecksum { unsafe crc.update(bytes) }
+        guard unsafe BlockDrain.writeAll(fd, bytes) else {
+            throw RDBError(.io, "write failed: \(String(cString: strerror(errno)))", file: temporaryPath)
+        }
+        used = 0
+    }
+
+    /// The CRC64 of every byte written so far (``computesChecksum`` must have been set before the first write).
+    public func checksumSoFar() throws(RDBError) -> UInt64 {
+        try flush()
+        return drain?.crc ?? crc.value
     }
 
     /// Syncs and renames the temporary file over the target.
     public func commit() throws(RDBError) {
         try flush()
+        drain?.stop()
+        drain = nil
         guard fsync(fd) == 0 else { throw RDBError(.io, "fsync failed: \(String(cString: strerror(errno)))", file: temporaryPath) }
         close(fd)
         fd = -1
@@ -87,5 +168,146 @@ public final class SafeOutputFile {
         }
         committed = true
         SafeFileWriter.syncDirectory(AOFLocator.directoryName(path))
+    }
+}
+
+/// The second thread of ``SafeOutputFile``: checksums and writes full blocks in order, and hands the
+/// emptied blocks back. A write error stops it; the producer sees it at its next hand-over.
+final class BlockDrain: @unchecked Sendable {
+    private let fd: Int32
+    private let checksumming: Bool
+    private let blockSize: Int
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    // Guarded by `lock`.
+    private var queue: [(UnsafeMutableRawBufferPointer, Int)] = []
+    private var free: [UnsafeMutableRawBufferPointer] = []
+    private var allocated = 1
+    private var busy = false
+    private var stopping = false
+    private var failedErrno: Int32 = 0
+    private var runningCRC: UInt64
+    private var thread: pthread_t?
+
+    static let maximumBlocks = 3
+
+    init(fd: Int32, checksumming: Bool, initialCRC: UInt64, blockSize: Int) {
+        self.fd = fd
+        self.checksumming = checksumming
+        self.blockSize = blockSize
+        runningCRC = initialCRC
+        unsafe lock.initialize(to: pthread_mutex_t())
+        unsafe changed.initialize(to: pthread_cond_t())
+        pthread_mutex_init(lock, nil)
+        pthread_cond_init(changed, nil)
+        let box = Unmanaged.passRetained(self)
+        var t = pthread_t()
+        let rc = unsafe pthread_create(&t, nil, { arg in
+            let me = unsafe Unmanaged<BlockDrain>.fromOpaque(arg!).takeRetainedValue()
+            me.run()
+            return nil
+        }, box.toOpaque())
+        if rc == 0 {
+            thread = t
+        } else {
+            box.release()
+            failedErrno = rc
+        }
+    }
+
+    deinit {
+        for b in free { unsafe b.deallocate() }
+        for (b, _) in queue { unsafe b.deallocate() }
+        pthread_cond_destroy(changed)
+        pthread_mutex_destroy(lock)
+        unsafe changed.deallocate()
+        unsafe lock.deallocate()
+    }
+
+    var errorText: String {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return String(cString: strerror(failedErrno))
+    }
+
+    /// The CRC64 of every block written so far (call after ``waitIdle()``).
+    var crc: UInt64 {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return runningCRC
+    }
+
+    /// Queues a full block and returns an empty one (waiting while three are in use), or nil after an error.
+    func submit(_ block: UnsafeMutableRawBufferPointer, count: Int) -> UnsafeMutableRawBufferPointer? {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if failedErrno != 0 || thread == nil { return nil }
+        queue.append((block, count))
+        pthread_cond_broadcast(changed)
+        while free.isEmpty && allocated == Self.maximumBlocks && failedErrno == 0 {
+            pthread_cond_wait(changed, lock)
+        }
+        if failedErrno != 0 { return nil }
+        if let b = free.popLast() { return b }
+        allocated += 1
+        return UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
+    }
+
+    /// Waits until every queued block is written; false after an error.
+    func waitIdle() -> Bool {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        while (!queue.isEmpty || busy) && failedErrno == 0 { pthread_cond_wait(changed, lock) }
+        return failedErrno == 0
+    }
+
+    /// Ends the thread after the queued blocks and waits for it.
+    func stop() {
+        pthread_mutex_lock(lock)
+        stopping = true
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(lock)
+        if let t = thread {
+            pthread_join(t, nil)
+            thread = nil
+        }
+    }
+
+    private func run() {
+        var crc = CRC64(value: runningCRC)
+        pthread_mutex_lock(lock)
+        while true {
+            while queue.isEmpty && !stopping { pthread_cond_wait(changed, lock) }
+            if queue.isEmpty { break }
+            let (block, n) = queue.removeFirst()
+            busy = true
+            pthread_mutex_unlock(lock)
+            let bytes = unsafe UnsafeRawBufferPointer(start: block.baseAddress, count: n)
+            if checksumming { unsafe crc.update(bytes) }
+            let ok = unsafe Self.writeAll(fd, bytes)
+            let e = errno
+            pthread_mutex_lock(lock)
+            busy = false
+            runningCRC = crc.value
+            free.append(block)
+            if !ok {
+                failedErrno = e == 0 ? EIO : e
+                pthread_cond_broadcast(changed)
+                break
+            }
+            pthread_cond_broadcast(changed)
+        }
+        pthread_mutex_unlock(lock)
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let n = unsafe Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            done += n
+        }
+        return true
     }
 }

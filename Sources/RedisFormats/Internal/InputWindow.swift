@@ -1,3 +1,8 @@
+/// Takes bytes passed on by a teeing ``InputWindow``.
+protocol ByteTee: AnyObject {
+    func take(_ bytes: UnsafeRawBufferPointer)
+}
+
 /// The reader's view of its input: a buffer holding the current item plus read-ahead, refilled from a
 /// ``ByteSource`` in chunks. All raw memory of the reading path lives here.
 ///
@@ -29,6 +34,11 @@ final class InputWindow {
     /// Storage index from which bytes must be kept (capture), or nil.
     @exclusivity(unchecked)
     private var pinIndex: Int?
+
+    /// While teeing: storage index from which consumed bytes have not yet been passed to `tee`.
+    @exclusivity(unchecked)
+    private var teeIndex: Int?
+    private unowned(unsafe) var tee: (any ByteTee)?
 
     /// Whether bytes are folded into `crc` as they are consumed.
     @exclusivity(unchecked)
@@ -105,6 +115,34 @@ final class InputWindow {
     /// Releases the pin without copying.
     func unpin() { pinIndex = nil }
 
+    // MARK: Teeing (streamed raw copy)
+
+    /// From the current position on, passes every consumed byte to `sink`, in order, in pieces as the
+    /// buffer moves on (so a value of any size is copied with a bounded buffer), until ``endTee()``.
+    func startTee(_ sink: any ByteTee) {
+        tee = sink
+        teeIndex = position
+    }
+
+    /// Passes the consumed bytes not yet passed and stops teeing.
+    func endTee() {
+        flushTee()
+        tee = nil
+        teeIndex = nil
+    }
+
+    /// Stops teeing without passing the rest (after an error).
+    func cancelTee() {
+        tee = nil
+        teeIndex = nil
+    }
+
+    @inline(__always) private func flushTee() {
+        guard let t = teeIndex, position > t, let sink = tee else { return }
+        unsafe sink.take(UnsafeRawBufferPointer(rebasing: storage[t..<position]))
+        teeIndex = position
+    }
+
     // MARK: Filling
 
     /// Makes at least `count` bytes available or throws `.truncated`.
@@ -151,6 +189,7 @@ final class InputWindow {
 
     /// Moves unconsumed (and pinned) bytes to the front of the buffer.
     private func compact() {
+        flushTee()
         let keepFrom = min(position, pinIndex ?? position)
         guard keepFrom > 0 else { return }
         foldChecksum(upTo: position)
@@ -163,6 +202,7 @@ final class InputWindow {
         limit -= keepFrom
         crcIndex -= keepFrom
         if let p = pinIndex { pinIndex = p - keepFrom }
+        if let t = teeIndex { teeIndex = t - keepFrom }
     }
 
     private func grow(to capacity: Int) {

@@ -143,10 +143,8 @@ extension InputWindow {
         case .raw(let n): try skip(Int64(n))
         case .int: break
         case .lzf(let clen, let ulen):
-            // The compressed bytes must be there before anything is sized by the declared length.
-            try require(clen)
-            let out = scratch.reserve(ulen)
-            let r = try withBytes(clen) { (src: UnsafeRawBufferPointer) -> Bool in unsafe LZF.decompress(src, into: out) }
+            // The stream is walked, not decompressed: same verdict, no output written.
+            let r = try withBytes(clen) { (src: UnsafeRawBufferPointer) -> Bool in unsafe LZF.validate(src, length: ulen) }
             guard case .success(true) = r else {
                 throw .corrupt("invalid LZF data (expected \(ulen) bytes from \(clen))", at: start)
             }

@@ -56,6 +56,9 @@ public final class RDBReader {
     /// The key whose value is being read, if any.
     @exclusivity(unchecked)
     public private(set) var currentKey: RDBKeyHeader?
+    /// Whether the current key's name is stored as plain bytes (neither LZF nor an integer encoding):
+    /// a rewrite copying the key then writes it the same way without trying to compress it.
+    private(set) var lastKeyStoredRaw = false
     @exclusivity(unchecked)
     var phase: RDBPhase = .start
     @exclusivity(unchecked)
@@ -333,6 +336,7 @@ public final class RDBReader {
 
     private func readKeyHeader(type: RDBValueType, typeOffset: Int64) throws(ParseFailure) -> RDBKeyHeader {
         phase = .readKey
+        if let b = try window.peekByte() { lastKeyStoredRaw = b >> 6 != 3 }
         let key = try window.readString(maximumLength: options.maximumBlobLength)
         var stringEncoding: RDBStringEncoding?
         if type == .string {
@@ -578,6 +582,25 @@ public final class RDBReader {
         }
         return try guarded { () throws(ParseFailure) -> [UInt8] in
             try capturing { () throws(ParseFailure) in try finishValue(mode: .skip) }
+        }
+    }
+
+    /// Streams the current key's value bytes as read into `sink`, without decoding and with a bounded
+    /// buffer whatever the value's size (the fast path of rewrites).
+    /// - Precondition: the last record was a ``RDBRecord/key(_:)`` whose value was not read.
+    func teeRawValue(into sink: any ByteTee) throws(RDBError) {
+        guard case .unread = value else {
+            preconditionFailure("teeRawValue(into:) must follow a .key record whose value was not read")
+        }
+        try guarded { () throws(ParseFailure) in
+            window.startTee(sink)
+            do throws(ParseFailure) {
+                try finishValue(mode: .skip)
+            } catch {
+                window.cancelTee()
+                throw error
+            }
+            window.endTee()
         }
     }
 

@@ -250,6 +250,12 @@ public enum RDBRewriter {
         h.key = RedisBytes(key)
         if options.removesTTLs { h.expiresAt = nil }
         let needsSize = options.minimumSize != nil || options.maximumSize != nil
+        if writer.canCopy(h.valueType) && !needsModuleType && !needsSize {
+            try writer.copyRawValue(h, from: reader, keyAsRead: options.renamePrefix == nil)
+            summary.keysCopied += 1
+            summary.keysWritten += 1
+            return
+        }
         if writer.canCopy(h.valueType) && !needsModuleType {
             let raw = try reader.readRawValue()
             if let min = options.minimumSize, raw.count < min { summary.keysFiltered += 1; return }
@@ -349,7 +355,7 @@ extension RDBRewriter {
                 h.db = 0
                 let w = outputs[i]
                 if w.canCopy(h.valueType) {
-                    try w.writeRawValue(h, raw: try reader.readRawValue())
+                    try w.copyRawValue(h, from: reader)
                 } else {
                     try w.writeKey(h, value: try reader.readValue(), dropFieldTTLs: options.dropsFieldTTLs)
                 }

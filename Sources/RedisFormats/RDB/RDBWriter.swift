@@ -136,6 +136,47 @@ public final class RDBWriter {
         try output.write(try keyPrefix(header, type: header.valueType) + raw)
     }
 
+    /// Copies the value of the key `reader` just returned, streamed from the reader's buffer to the
+    /// output's (no decoding, no copy of the whole value). A key the source stored as plain bytes is
+    /// written as plain bytes, as the source's server decided (no compression attempt).
+    /// - Precondition: ``canCopy(_:)`` is true for `header.valueType`; the value was not read.
+    /// - Parameter keyAsRead: whether `header.key` is the key as read (not renamed).
+    func copyRawValue(_ header: RDBKeyHeader, from reader: RDBReader, keyAsRead: Bool = true) throws(RDBError) {
+        let key = header.key.bytes
+        if keyAsRead && reader.lastKeyStoredRaw {
+            if currentDB != header.db { try selectDB(header.db) }
+            let withMeta = target.rdbVersion >= 9
+            try output.reserve(32) { p in
+                var n = 0
+                if let x = header.expiresAt {
+                    unsafe p.storeBytes(of: RDBOpcode.expireTimeMS.rawValue, as: UInt8.self)
+                    unsafe (p + 1).storeBytes(of: UInt64(bitPattern: x.milliseconds).littleEndian, toByteOffset: 0, as: UInt64.self)
+                    n = 9
+                }
+                if withMeta {
+                    if let idle = header.lruIdleSeconds {
+                        unsafe (p + n).storeBytes(of: RDBOpcode.idle.rawValue, as: UInt8.self)
+                        n += 1
+                        n += unsafe RDBEncoding.putLength(idle, p + n)
+                    } else if let f = header.lfuFrequency {
+                        unsafe (p + n).storeBytes(of: RDBOpcode.freq.rawValue, as: UInt8.self)
+                        unsafe (p + n + 1).storeBytes(of: f, as: UInt8.self)
+                        n += 2
+                    }
+                }
+                unsafe (p + n).storeBytes(of: header.valueType.byte, as: UInt8.self)
+                n += 1
+                n += unsafe RDBEncoding.putLength(UInt64(key.count), p + n)
+                return n
+            }
+            try output.write(key)
+        } else {
+            try output.write(try keyPrefix(header, type: header.valueType))
+        }
+        try reader.teeRawValue(into: output)
+        try output.takeDeferredError()
+    }
+
     /// What a write had to leave out to fit the target.
     public struct Loss: Sendable, Hashable {
         /// Field TTLs dropped (`--drop-field-ttls`).
@@ -162,7 +203,7 @@ public final class RDBWriter {
         try opcode(.eof)
         if target.rdbVersion >= 5 {
             var b: [UInt8] = []
-            RDBEncoding.appendLittleEndian(target.writesChecksum ? output.checksum.value : 0, bytes: 8, to: &b)
+            RDBEncoding.appendLittleEndian(target.writesChecksum ? try output.checksumSoFar() : 0, bytes: 8, to: &b)
             try output.write(b)
         }
         try output.commit()

@@ -281,12 +281,15 @@ public enum RedisFormatsFuzzing {
     /// Decompresses `bytes[3...]` with LZF into the 24-bit little-endian length in `bytes[0..<3]`:
     /// directly, as an LZF-encoded RDB string value, and as one whose file ends inside the compressed
     /// bytes (the value declares as many compressed bytes as uncompressed ones); then checks that
-    /// compressing `bytes[3...]` and decompressing the result gives it back (a mismatch traps).
+    /// compressing `bytes[3...]` and decompressing the result gives it back, and that the walk of
+    /// `LZF.validate` gives lzf_decompress's verdict (a mismatch traps).
     public static func lzf(_ bytes: [UInt8]) {
         guard bytes.count >= 3 else { return }
         let length = Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16
         let data = Array(bytes[3...])
-        _ = LZF.decompress(data, uncompressedLength: length)
+        let decompressed = LZF.decompress(data, uncompressedLength: length)
+        let valid = unsafe data.withUnsafeBytes { unsafe LZF.validate($0, length: length) }
+        precondition(valid == (decompressed != nil), "LZF.validate disagrees with lzf_decompress on \(data.count) bytes")
         if !data.isEmpty {
             var rdb = MiniRDB(version: 9)
             rdb.key(.string)
