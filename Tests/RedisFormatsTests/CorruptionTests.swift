@@ -600,6 +600,34 @@ struct CorruptionTests {
         #expect(e?.phase == .start)
     }
 
+    @Test("check walks an LZF string value without decompressing it: a good one passes, a wrong length or a back-reference before the start is corrupt at the string",
+          arguments: [0, 1, -1, 2])
+    func checkLZFStringValue(_ damage: Int) throws {
+        let text = Array(String(repeating: "<li class=\"entry\">redis</li>", count: 40).utf8)
+        var compressed = RDBBuilder.lzfCompress(text)
+        var declared = UInt64(text.count)
+        switch damage {
+        case 1: declared += 1  // decompresses to fewer bytes than declared
+        case -1: declared -= 1  // more bytes than declared
+        case 2: compressed = [0x20, 0x05] + compressed  // a back-reference before any output
+        default: break
+        }
+        var b = RDBBuilder(redisVersion: 10)
+        b.key(.string, "page")
+        let at = b.lzfString(compressed: compressed, uncompressedLength: declared)
+        b.eof()
+        let report = RDBChecker.check(try RDBReader(source: MemorySource(b.bytes)), now: 0)
+        if damage == 0 {
+            #expect(report.problems.isEmpty)
+            #expect(report.keys == 1)
+        } else {
+            let p = try #require(report.problems.first)
+            #expect(p.error.code == .corrupt)
+            #expect(p.error.offset == Int64(at))
+            #expect(p.error.message.contains("invalid LZF data"))
+        }
+    }
+
     @Test("A module aux record with a when_opcode other than 2 is corrupt at that length")
     func moduleAuxBadWhenOpcode() throws {
         var b = RDBBuilder(redisVersion: 9)

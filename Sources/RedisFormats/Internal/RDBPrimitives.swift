@@ -137,17 +137,23 @@ extension InputWindow {
     }
 
     /// Reads a string and checks it decodes (LZF) without keeping it.
-    func validateString(maximumLength: Int, scratch: ScratchBuffer) throws(ParseFailure) {
+    /// - Returns: the decoded length.
+    @discardableResult
+    func validateString(maximumLength: Int, scratch: ScratchBuffer) throws(ParseFailure) -> Int {
         let start = offset
         switch try readStringHeader(maximumLength: maximumLength) {
-        case .raw(let n): try skip(Int64(n))
-        case .int: break
+        case .raw(let n):
+            try skip(Int64(n))
+            return n
+        case .int(let v):
+            return RedisInteger.text(v).count
         case .lzf(let clen, let ulen):
             // The stream is walked, not decompressed: same verdict, no output written.
             let r = try withBytes(clen) { (src: UnsafeRawBufferPointer) -> Bool in unsafe LZF.validate(src, length: ulen) }
             guard case .success(true) = r else {
                 throw .corrupt("invalid LZF data (expected \(ulen) bytes from \(clen))", at: start)
             }
+            return ulen
         }
     }
 

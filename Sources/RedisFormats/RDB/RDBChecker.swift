@@ -122,6 +122,9 @@ final class DeepCheckVisitor: RDBValueVisitor {
     }
 
     func visitString(_ bytes: RawSpan) { elements += 1 }
+    /// A string value's bytes are not checked beyond decoding: LZF streams are walked, not decompressed.
+    var needsCompressedStringBytes: Bool { false }
+    func visitCompressedString(length: Int) { elements += 1 }
 
     func visitMember(_ bytes: RawSpan) {
         elements += 1

@@ -117,7 +117,12 @@ extension RDBReader {
         guard let type = currentKey?.valueType else { value = .done; return }
         switch type {
         case .string:
-            try borrowedString(mode) { (p) in sink.string(.bytes(p)) }
+            // 0xC3 (11|000011): an LZF-compressed string, validated without output when the sink allows.
+            if mode == .materialize, !sink.needsCompressedStringBytes, try window.peekByte() == 0xC3 {
+                sink.compressedString(length: try window.validateString(maximumLength: maxLen, scratch: scratch))
+            } else {
+                try borrowedString(mode) { (p) in sink.string(.bytes(p)) }
+            }
             value = .done
         case .list, .set:
             value = .members(remaining: try window.readLength())

@@ -36,6 +36,13 @@ public protocol RDBValueVisitor: AnyObject {
     func visitHashField(_ field: RawSpan, value: RawSpan, expiresAt: RedisTimestamp?)
     /// Stream entries, metadata and groups, module values, array elements.
     func visitElement(_ element: RDBElement)
+    /// Whether ``visitString(_:)`` needs the bytes of an LZF-compressed string value. When false, such a
+    /// value is only checked to decompress to its declared length (the stream is walked, nothing is
+    /// written) and ``visitCompressedString(length:)`` is called instead. True by default.
+    var needsCompressedStringBytes: Bool { get }
+    /// An LZF-compressed string value that decompresses to `length` bytes, when
+    /// ``needsCompressedStringBytes`` is false. By default nothing happens.
+    func visitCompressedString(length: Int)
 }
 
 /// The size and kind of one compact-encoding blob of a value, for memory estimates.
@@ -62,6 +69,8 @@ public struct RDBEncodedBlob: Sendable, Hashable {
 }
 
 extension RDBValueVisitor {
+    public var needsCompressedStringBytes: Bool { true }
+    public func visitCompressedString(length: Int) {}
     public func visitEncodedBlob(_ blob: RDBEncodedBlob) {}
 
     public func visitMember(integer: Int64) {
@@ -84,10 +93,16 @@ protocol ElementSink {
     mutating func element(_ e: RDBElement)
     /// A compact blob or quicklist node about to be walked (memory estimates).
     mutating func encodedBlob(_ blob: RDBEncodedBlob)
+    /// Whether a string value stored LZF-compressed must be decompressed for ``string(_:)``; when false,
+    /// it is validated and ``compressedString(length:)`` gets its length.
+    var needsCompressedStringBytes: Bool { get }
+    mutating func compressedString(length: Int)
 }
 
 extension ElementSink {
     mutating func encodedBlob(_ blob: RDBEncodedBlob) {}
+    var needsCompressedStringBytes: Bool { true }
+    mutating func compressedString(length: Int) {}
     mutating func field(_ f: [UInt8], _ v: [UInt8], _ expire: Int64?) {
         unsafe f.withUnsafeBytes { fp in
             unsafe v.withUnsafeBytes { vp in unsafe field(.bytes(fp), .bytes(vp), expire) }
@@ -161,6 +176,8 @@ struct VisitorSink: ElementSink {
     }
     mutating func element(_ e: RDBElement) { visitor.visitElement(e) }
     mutating func encodedBlob(_ blob: RDBEncodedBlob) { visitor.visitEncodedBlob(blob) }
+    var needsCompressedStringBytes: Bool { visitor.needsCompressedStringBytes }
+    mutating func compressedString(length: Int) { visitor.visitCompressedString(length: length) }
 }
 
 extension RDBReader {
@@ -230,6 +247,8 @@ struct ShapeSink: ElementSink {
     }
 
     mutating func string(_ v: PackedValue) { inner.string(v) }
+    var needsCompressedStringBytes: Bool { inner.needsCompressedStringBytes }
+    mutating func compressedString(length: Int) { inner.compressedString(length: length) }
     mutating func member(_ v: PackedValue) {
         if sawBlob { note(Self.length(v)) } else { inner.member(v) }
     }
