@@ -392,7 +392,7 @@ struct ReplayCommand: ParsableCommand {
             e.key("commands_failed"); e.int(Int64(s.commandsFailed))
             e.key("commands_sent"); e.int(Int64(s.commandsSent))
             e.key("bytes_sent"); e.int(s.bytesSent)
-            for c in s.clusterCounters { e.key(c.name); e.int(Int64(c.value)) }
+            for c in s.clusterCounters { e.key(text: c.name); e.int(Int64(c.value)) }
             e.key("seconds"); e.string(String((s.seconds * 1000).rounded() / 1000))
             e.endObject()
             Terminal.writeAll(1, e.output + [0x0A])

@@ -116,8 +116,8 @@ public struct ClusterTopology: Sendable, Hashable, CustomStringConvertible {
     /// `[name, value, …]` array (RESP2) with `slots` (`[start, end, start, end, …]`) and `nodes` (maps with
     /// `id`, `endpoint`, `ip`, `port`, `tls-port`, `role`, `health`).
     ///
-    /// The address of a node is its `endpoint` (the `cluster-preferred-endpoint-type`), else its `ip`; `?` or
-    /// an empty endpoint (unknown) is `defaultHost`, the host the reply came from. With `tls` the
+    /// The address of a node is its `endpoint` (the `cluster-preferred-endpoint-type`), else its `ip`; an
+    /// endpoint `?` (unknown) is `defaultHost`, the host the reply came from. With `tls` the
     /// `tls-port` is used when the node announces one. A shard whose master has `health` `failed` is kept:
     /// its slots are still its own until a replica takes over.
     /// - Throws: ``RedisClientError`` `.protocolViolation` when the reply does not have that shape.
@@ -146,7 +146,8 @@ public struct ClusterTopology: Sendable, Hashable, CustomStringConvertible {
                 guard let f = n.fields else { throw bad("a node is not a map") }
                 let endpoint = f["endpoint"]?.text ?? ""
                 let ip = f["ip"]?.text ?? ""
-                var host = endpoint.isEmpty || endpoint == "?" ? ip : endpoint
+                // `?`: the cluster does not say (`cluster-preferred-endpoint-type unknown-endpoint`): the host asked.
+                var host = endpoint == "?" ? defaultHost : endpoint.isEmpty ? ip : endpoint
                 if host.isEmpty || host == "?" { host = defaultHost }
                 var port = f["port"]?.int ?? 0
                 if tls, let t = f["tls-port"]?.int, t > 0 { port = t }

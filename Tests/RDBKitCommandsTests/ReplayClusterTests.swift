@@ -52,6 +52,45 @@ final class BackgroundReplay {
     }
 }
 
+/// Slows a running process down to about a quarter of its speed (SIGSTOP 15 ms, SIGCONT 5 ms, over and
+/// over), so a replay of a few seconds is still running while the test reshards and fails over; the replay
+/// itself is unchanged (it only sees a slow machine).
+final class Throttle: @unchecked Sendable {
+    private let lock = NSLock()
+    private var on = true
+    private let done = DispatchSemaphore(value: 0)
+    let pid: pid_t
+
+    init(_ pid: pid_t) {
+        self.pid = pid
+        let thread = Thread { [self] in
+            while self.isOn {
+                kill(pid, SIGSTOP)
+                usleep(15_000)
+                kill(pid, SIGCONT)
+                usleep(5_000)
+            }
+            self.done.signal()
+        }
+        thread.start()
+    }
+
+    private var isOn: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return on
+    }
+
+    func stop() {
+        lock.lock()
+        let was = on
+        on = false
+        lock.unlock()
+        if was { done.wait() }
+        kill(pid, SIGCONT)
+    }
+}
+
 enum ClusterReplayFixtures {
     /// One RESP command.
     static func command(_ argv: String...) -> [UInt8] {
@@ -116,11 +155,14 @@ enum ClusterReplayFixtures {
     /// While `replay` runs: moves 1500 slots from the first master to the second, then fails the third master
     /// over to its replica. Returns whether the replay was still running when both were done.
     static func disturb(_ cluster: LiveCluster, _ replay: BackgroundReplay) throws -> Bool {
+        let throttle = Throttle(replay.process.processIdentifier)
+        defer { throttle.stop() }
         let masters = try cluster.masters().sorted { $0.port < $1.port }
         try #require(masters.count == 3, "\(masters)")
         try cluster.reshard(from: masters[0], to: masters[1], count: 1500)
         try cluster.failover(masters[2])
         let running = replay.process.isRunning
+        throttle.stop()
         try cluster.waitUntilHealthy()
         return running
     }

@@ -178,7 +178,7 @@ public final class LiveCluster {
     public func keyspace() throws -> RDBSnapshot {
         var merged: RDBSnapshot?
         for m in try masters() {
-            let server = try #require(server(port: m.port))
+            let server = try #require(self.server(port: m.port))
             let snapshot = try server.saveAndRead()
             if merged == nil {
                 merged = snapshot
