@@ -26,6 +26,15 @@ public final class LiveCluster {
         public var failed: Bool
         public var slots: [String]
         public var description: String { "\(port) \(isMaster ? "master" : "replica of \(masterID ?? "?")") \(slots.joined(separator: ","))" }
+        /// The slots it serves (`0-5460 7000`; migration markers `[…]` left out).
+        public var slotSet: Set<Int> {
+            var out: Set<Int> = []
+            for s in slots where !s.hasPrefix("[") {
+                let ab = s.split(separator: "-").compactMap { Int($0) }
+                if ab.count == 2 { out.formUnion(ab[0]...ab[1]) } else if let a = ab.first { out.insert(a) }
+            }
+            return out
+        }
     }
 
     public init(_ label: String, masters: Int = 3, nodeTimeout: Int = 2000) throws {
@@ -40,7 +49,7 @@ public final class LiveCluster {
                         arguments: [
                             "--cluster-enabled", "yes", "--cluster-config-file", "\(dir)/nodes.conf", "--cluster-node-timeout",
                             "\(nodeTimeout)", "--appendonly", "no", "--dbfilename", "dump.rdb",
-                        ]))
+                        ], port: try Self.freeClusterPort(avoiding: started.map(\.port))))
             }
             servers = started
             let create = try Self.cli(
@@ -52,6 +61,29 @@ public final class LiveCluster {
             scratch.remove()
             throw error
         }
+    }
+
+    /// A port from 20000 to 45535 that is free, with its cluster bus port (+ 10000) free too.
+    static func freeClusterPort(avoiding used: [UInt16]) throws -> UInt16 {
+        for _ in 0..<200 {
+            let p = UInt16.random(in: 20000...45535)
+            if used.contains(p) || used.contains(p + 10000) || used.contains(p - 10000) { continue }
+            if canBind(p) && canBind(p + 10000) { return p }
+        }
+        throw LiveServer.Failure(description: "no free port pair for a cluster node")
+    }
+
+    private static func canBind(_ port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
     }
 
     public func stop() {
