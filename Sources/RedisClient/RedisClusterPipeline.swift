@@ -41,7 +41,7 @@ public final class RedisClusterPipeline<Tag> {
     public var maximumAttempts = 60
     /// Called for every final reply.
     public var onReply: (Tag, RESPValue) throws -> Void
-    /// Told about topology changes and lost connections (one line each).
+    /// Told about changes of the set of masters and lost connections (one line each).
     public var log: ((String) -> Void)?
 
     public private(set) var topology: ClusterTopology
@@ -466,7 +466,8 @@ public final class RedisClusterPipeline<Tag> {
                 !t.shards.isEmpty
             else { continue }
             topologyRefreshes += 1
-            if t != topology { log?("slot map: \(t)") }
+            // Masters that come or go are news; slots moving between known masters (a reshard) are not.
+            if Set(t.primaries.map(\.address)) != Set(topology.primaries.map(\.address)) { log?("masters now: \(t)") }
             topology = t
             return
         }
