@@ -19,6 +19,10 @@ import RedisFormatsJSON
 /// flight behind the failed one may still succeed: they are listed (`acknowledged_beyond`) and skipped on
 /// resume, while the failed one is sent again.
 ///
+/// With a Redis Cluster target replies come from several masters, so tickets finish out of send order: the
+/// watermark then moves past a ticket only once every ticket sent before it has finished, that is once every
+/// node acknowledged everything up to there (``track(_:)``, ``settle()``).
+///
 /// The file is JSON, written durably: a temporary file, fsync, rename, fsync of the directory.
 final class ReplayCheckpoint {
     struct Watermark: Equatable {
@@ -63,8 +67,47 @@ final class ReplayCheckpoint {
         return beyond.contains { $0.fileIndex == fileIndex && $0.offset == offset }
     }
 
-    /// A ticket finished: `handled` when it succeeded, or failed under `--on-error skip` (it is reported).
-    func acknowledge(_ t: Replayer.Ticket, handled: Bool) {
+    /// Tickets in the order their last command was sent (from `head` on), and the outcomes of those that
+    /// finished before an earlier one.
+    private var order: [Replayer.Ticket] = []
+    private var head = 0
+    private var outcomes: [ObjectIdentifier: Bool?] = [:]
+
+    /// A ticket whose commands are all sent: it is acknowledged in this order.
+    func track(_ t: Replayer.Ticket) {
+        order.append(t)
+    }
+
+    /// A ticket finished: `handled` when it succeeded, or failed under `--on-error skip` (it is reported);
+    /// nil for a ticket that records nothing (a `SELECT` that succeeded).
+    func acknowledge(_ t: Replayer.Ticket, handled: Bool?) {
+        guard head < order.count else { return record(t, handled) }
+        outcomes[ObjectIdentifier(t)] = handled
+        while head < order.count, let outcome = outcomes.removeValue(forKey: ObjectIdentifier(order[head])) {
+            let next = order[head]
+            head += 1
+            record(next, outcome)
+        }
+        if head > 4096 && head * 2 > order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// At the end of a run: tickets still without a reply (a connection that broke) count as failed, and
+    /// those that finished after them as acknowledged beyond.
+    func settle() {
+        while head < order.count {
+            let t = order[head]
+            head += 1
+            if let o = outcomes.removeValue(forKey: ObjectIdentifier(t)) { record(t, o) } else { record(t, false) }
+        }
+        order = []
+        head = 0
+    }
+
+    private func record(_ t: Replayer.Ticket, _ handled: Bool?) {
+        guard let handled else { return }
         guard handled else {
             gap = true
             return

@@ -34,6 +34,13 @@ struct ReplayCommand: ParsableCommand {
             unanswered. Filters (--db, --match, --type) select key records; --db also selects the \
             AOF commands of those databases.
 
+            A Redis Cluster target (INFO says redis_mode:cluster, or --cluster) is any node of the \
+            cluster: the slot map comes from CLUSTER SHARDS (CLUSTER SLOTS before 7.0), keys go by \
+            hash slot to their masters (one pipeline each), MOVED refreshes the map and resends, \
+            ASK resends with ASKING, TRYAGAIN/CLUSTERDOWN wait and retry. DEL/UNLINK/MSET naming \
+            keys of several slots are split; other such commands and MULTI blocks fail. Database 0 \
+            only (--db-map N:0). See docs/replay.md.
+
             The password comes from the URI or, better, from the REDISCLI_AUTH environment variable \
             (never put it in argv: other users see process lists).
 
@@ -54,7 +61,7 @@ struct ReplayCommand: ParsableCommand {
             EXIT STATUS:
               0   all written (keys skipped by --skip-existing count as done)
               2   the source is corrupt          3   the source is truncated
-              4   unsupported source, or the target is a cluster
+              4   unsupported source
               5   a declared size exceeds --max-blob
               6   failures were skipped (--on-error skip; see --report)
               7   stopped at the first server error (--on-error stop, the default)
@@ -141,6 +148,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Continue from --checkpoint: skip everything the server already acknowledged.")
     var resume = false
 
+    @Flag(help: "The target is a Redis Cluster node (found from INFO without it).")
+    var cluster = false
+
     func validate() throws {
         guard ["auto", "rdb", "aof", "jsonl"].contains(format) else { throw ValidationError("--format must be auto, rdb, aof or jsonl") }
         guard ReplaySettings.Mode(rawValue: mode) != nil else { throw ValidationError("--mode must be auto, restore or commands") }
@@ -220,9 +230,10 @@ struct ReplayCommand: ParsableCommand {
         let target: RDBTarget
         let connection: RedisConnection
         let parsedURI: RedisURI
+        var options = RedisClientOptions()
+        let isCluster: Bool
         do {
             parsedURI = try RedisURI(uri)
-            var options = RedisClientOptions()
             options.protocolVersion = resp
             if parsedURI.password == nil, let env = getenv("REDISCLI_AUTH") { options.password = String(cString: env) }
             options.clientName = "rdbkit-replay"
@@ -233,10 +244,11 @@ struct ReplayCommand: ParsableCommand {
             let info = try connection.call(["INFO", "server"])
             if let e = info.errorMessage { throw RedisClientError(.server, e, command: "INFO") }
             let server = RedisServerInfo(info: info.text ?? "")
-            if server.mode == "cluster" {
+            isCluster = cluster || server.mode == "cluster"
+            if isCluster, let db = parsedURI.db, db != 0 {
                 connection.close()
-                Terminal.printError("rdbkit: \(parsedURI) is a cluster node; replay into a cluster is not supported yet")
-                throw ExitCode(RDBKitExit.unsupported)
+                Terminal.printError("rdbkit: a cluster has database 0 only: drop /\(db) from the URI (and move databases with --db-map N:0)")
+                throw ExitCode(RDBKitExit.usage)
             }
             target = server.rdbTarget
         } catch let e as RedisClientError {
@@ -266,6 +278,17 @@ struct ReplayCommand: ParsableCommand {
         } catch {
             throw reportFailure(error)
         }
+        if isCluster {
+            do {
+                replayer.cluster = try ClusterReplay(seed: connection, options: options, maximumInFlight: pipeline) { [unowned replayer] in
+                    replayer.handle($0, $1)
+                }
+            } catch {
+                Terminal.printError("rdbkit: \(parsedURI) as a cluster: \(error)")
+                throw ExitCode(Self.exitConnection)
+            }
+        }
+        defer { replayer.cluster?.close() }
         var resumeFrom: ReplayCheckpoint.Watermark?
         if let checkpoint {
             let kindName = kind == .rdb ? "rdb" : kind == .aof ? "aof" : "jsonl"
@@ -325,6 +348,7 @@ struct ReplayCommand: ParsableCommand {
         }
         progress.finish()
         if let tracker = replayer.checkpoint {
+            tracker.settle()
             tracker.complete = clientError == nil && sourceError == nil && replayer.stopError == nil
             do { try tracker.write() } catch { Terminal.printError("rdbkit: \(error)") }
         }
@@ -368,6 +392,7 @@ struct ReplayCommand: ParsableCommand {
             e.key("commands_failed"); e.int(Int64(s.commandsFailed))
             e.key("commands_sent"); e.int(Int64(s.commandsSent))
             e.key("bytes_sent"); e.int(s.bytesSent)
+            for c in s.clusterCounters { e.key(text: c.name); e.int(Int64(c.value)) }
             e.key("seconds"); e.string(String((s.seconds * 1000).rounded() / 1000))
             e.endObject()
             Terminal.writeAll(1, e.output + [0x0A])
@@ -385,6 +410,9 @@ struct ReplayCommand: ParsableCommand {
         }
         if s.commandsForwarded + s.commandsFailed > 0 {
             line += "; AOF commands: \(s.commandsForwarded) forwarded, \(s.commandsFailed) failed"
+        }
+        if !s.clusterCounters.isEmpty {
+            line += "; cluster: " + s.clusterCounters.map { "\($0.name.dropFirst(8)) \($0.value)" }.joined(separator: ", ")
         }
         let mib = Double(s.bytesSent) / 1_048_576
         line += "; \(s.commandsSent) commands, \((mib * 100).rounded() / 100) MiB sent in \((s.seconds * 1000).rounded() / 1000) s"

@@ -59,6 +59,9 @@ struct ReplaySummary {
     var seconds = 0.0
     var mode = ""
 
+    /// Redirections and such, for a cluster target (``ClusterReplay/counters``).
+    var clusterCounters: [(name: String, value: Int)] = []
+
     var failures: Int { keysFailed + functionsFailed + commandsFailed }
 }
 
@@ -76,6 +79,8 @@ final class Replayer {
     var onProgress: ((Int64, Int) -> Void)?
     /// Tracks what the server acknowledged, for `--checkpoint`.
     var checkpoint: ReplayCheckpoint?
+    /// Set for a Redis Cluster target: commands go by hash slot to the masters (ClusterReplay.swift).
+    var cluster: ClusterReplay?
 
     private var pipeline: RedisPipeline<Tag>!
     private var currentDB: UInt64
@@ -143,7 +148,7 @@ final class Replayer {
 
     // MARK: Replies
 
-    private func handle(_ tag: Tag, _ reply: RESPValue) {
+    func handle(_ tag: Tag, _ reply: RESPValue) {
         let t = tag.ticket
         if let e = reply.firstError {
             if settings.existing == .skip && tag.command == "RESTORE" && e.hasPrefix("BUSYKEY") {
@@ -163,6 +168,8 @@ final class Replayer {
             checkpoint?.acknowledge(t, handled: t.failure == nil || settings.onError == .skip)
         } else if t.failure != nil {
             checkpoint?.acknowledge(t, handled: false)  // a failed SELECT: what follows went elsewhere
+        } else {
+            checkpoint?.acknowledge(t, handled: nil)
         }
         if let f = t.failure {
             switch t.kind {
@@ -230,13 +237,16 @@ final class Replayer {
 
     // MARK: Sending
 
-    private func send(_ argv: [RedisBytes], _ ticket: Ticket) throws {
+    private func send(_ argv: [RedisBytes], _ ticket: Ticket, name: String? = nil) throws {
         ticket.remaining += 1
-        try pipeline.send(argv, tag: Tag(ticket: ticket, command: argv.first?.utf8String?.uppercased() ?? "?"))
+        let tag = Tag(ticket: ticket, command: name ?? argv.first?.utf8String?.uppercased() ?? "?")
+        if let cluster { return try cluster.send(argv, tag: tag) }
+        try pipeline.send(argv, tag: tag)
     }
 
     /// Drops a ticket's hold once all its commands are sent.
     private func release(_ ticket: Ticket) {
+        checkpoint?.track(ticket)
         ticket.remaining -= 1
         if ticket.remaining == 0 { finish(ticket) }
     }
@@ -251,12 +261,20 @@ final class Replayer {
 
     /// Empties the target (`FLUSHALL`), waiting for the reply.
     func flushTarget() throws {
+        if let cluster { return try cluster.flushAll() }
         let reply = try pipeline.call(["FLUSHALL"])
         if let e = reply.errorMessage { throw RedisClientError(.server, e, command: "FLUSHALL") }
     }
 
     /// Writes what is queued and waits for every reply.
     func drain() throws {
+        if let cluster {
+            try cluster.drain()
+            summary.bytesSent = cluster.pipeline.bytesSent
+            summary.commandsSent = cluster.pipeline.commandsSent
+            summary.clusterCounters = cluster.counters
+            return
+        }
         try pipeline.drain()
         summary.bytesSent = pipeline.bytesSent
         summary.commandsSent = pipeline.commandsSent
@@ -339,7 +357,7 @@ final class Replayer {
         case .replace:
             try send(["DEL", h.key], ticket)
         case .skip, .fail:
-            let reply = try pipeline.call(["EXISTS", h.key])
+            let reply = try cluster?.call(["EXISTS", h.key]) ?? pipeline.call(["EXISTS", h.key])
             if case .integer(let n) = reply, n > 0 {
                 if settings.existing == .skip {
                     ticket.skipped = true
@@ -418,8 +436,7 @@ final class Replayer {
         var argv: [RedisBytes] = ["FUNCTION", "LOAD"]
         if settings.existing == .replace { argv.append("REPLACE") }
         argv.append(f.code)
-        t.remaining += 1
-        try pipeline.send(argv, tag: Tag(ticket: t, command: "FUNCTION LOAD"))
+        try send(argv, t, name: "FUNCTION LOAD")
         release(t)
     }
 

@@ -71,10 +71,11 @@ public final class LiveServer {
 
     /// Starts `kind` in `directory` (created) with `arguments` after the common ones, and waits until it answers
     /// PING (that is, until it has loaded its data).
-    public init(_ kind: LiveServerKind, directory: String, arguments: [String]) throws {
+    /// `port`: a port chosen by the caller (a cluster node needs one ≤ 55535, its bus being port + 10000).
+    public init(_ kind: LiveServerKind, directory: String, arguments: [String], port chosen: UInt16? = nil) throws {
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        port = try Self.freePort()
+        port = try chosen ?? Self.freePort()
         process.executableURL = URL(fileURLWithPath: try #require(kind.executable))
         process.arguments =
             [
