@@ -189,7 +189,7 @@ final class BlockDrain: @unchecked Sendable {
     private var runningCRC: UInt64
     private var thread: pthread_t?
 
-    static let maximumBlocks = 3
+    static let maximumBlocks = 6
 
     init(fd: Int32, checksumming: Bool, initialCRC: UInt64, blockSize: Int) {
         self.fd = fd
@@ -273,8 +273,12 @@ final class BlockDrain: @unchecked Sendable {
         }
     }
 
+    /// Bytes written between two `fdatasync` calls.
+    static let syncInterval = 16 << 20
+
     private func run() {
         var crc = CRC64(value: runningCRC)
+        var unsynced = 0
         pthread_mutex_lock(lock)
         while true {
             while queue.isEmpty && !stopping { pthread_cond_wait(changed, lock) }
@@ -284,7 +288,14 @@ final class BlockDrain: @unchecked Sendable {
             pthread_mutex_unlock(lock)
             let bytes = unsafe UnsafeRawBufferPointer(start: block.baseAddress, count: n)
             if checksumming { unsafe crc.update(bytes) }
-            let ok = unsafe Self.writeAll(fd, bytes)
+            var ok = unsafe Self.writeAll(fd, bytes)
+            unsynced += n
+            // Incremental sync, as Redis's rdb-save-incremental-fsync: the disk works while the reader
+            // does, and the final fsync finds little left to write.
+            if ok && unsynced >= Self.syncInterval {
+                ok = fdatasync(fd) == 0
+                unsynced = 0
+            }
             let e = errno
             pthread_mutex_lock(lock)
             busy = false
