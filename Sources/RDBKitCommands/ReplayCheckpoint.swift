@@ -37,6 +37,13 @@ final class ReplayCheckpoint {
     private var lastWrite = 0.0
     /// Set once the whole source was replayed without a stop.
     var complete = false
+    /// False for the in-memory tracker of `--retries` without `--checkpoint`: nothing is written.
+    var persistent = true
+    /// The AOF batch marker key (``ReplayMarker``), kept so `--resume` reads the same one.
+    var marker: String?
+    /// AOF: the position of the last command whose reply arrived, acknowledged or failed. Past it the
+    /// marker on the target tells what was applied; up to it the acknowledgements do.
+    private(set) var replied: ReplayMarker.Position?
 
     init(path: String, kind: String, source: String, sourceSize: Int64?) {
         self.path = path
@@ -49,6 +56,8 @@ final class ReplayCheckpoint {
     func adopt(_ previous: ReplayCheckpoint) {
         watermark = previous.watermark
         beyond = previous.beyond
+        marker = previous.marker
+        replied = previous.replied
     }
 
     /// Whether a record (by file index and offset) was acknowledged by an earlier run.
@@ -65,6 +74,7 @@ final class ReplayCheckpoint {
 
     /// A ticket finished: `handled` when it succeeded, or failed under `--on-error skip` (it is reported).
     func acknowledge(_ t: Replayer.Ticket, handled: Bool) {
+        if kind == "aof" { replied = ReplayMarker.Position(fileIndex: t.fileIndex, offset: t.resumeOffset ?? t.offset) }
         guard handled else {
             gap = true
             return
@@ -83,6 +93,7 @@ final class ReplayCheckpoint {
 
     /// Writes the checkpoint durably.
     func write() throws {
+        guard persistent else { return }
         beyond.removeAll { watermark != nil && covers(fileIndexWithoutBeyond: $0.fileIndex, offset: $0.offset) }
         let e = JSONEmitter(capacity: 4096)
         e.beginObject()
@@ -104,6 +115,11 @@ final class ReplayCheckpoint {
             e.endArray()
         }
         e.endArray()
+        if let marker { e.key("marker"); e.string(marker) }
+        if let r = replied {
+            e.key("replied_file_index"); e.int(Int64(r.fileIndex))
+            e.key("replied_offset"); e.int(r.offset)
+        }
         e.key("complete"); e.bool(complete)
         e.endObject()
         try Self.writeDurably(path: path, bytes: e.output + [0x0A])
@@ -163,6 +179,10 @@ final class ReplayCheckpoint {
             c.beyond.append((pair[0].intValue, pair[1].int64Value))
         }
         c.complete = (o["complete"] as? Bool) ?? false
+        c.marker = o["marker"] as? String
+        if let fi = o["replied_file_index"] as? NSNumber, let off = o["replied_offset"] as? NSNumber {
+            c.replied = ReplayMarker.Position(fileIndex: fi.intValue, offset: off.int64Value)
+        }
         return c
     }
 }

@@ -20,10 +20,13 @@ public final class SafeOutputFile {
     /// Running CRC64 of everything written, when enabled.
     public var checksum = CRC64()
     public var computesChecksum = false
+    /// Writes go straight to a descriptor the caller owns (a socket): no temporary file, no rename.
+    private let streams: Bool
 
     /// Creates the temporary file. Refuses a target that is one of `protectedPaths` (the inputs).
     public init(path: String, protectedPaths: [String] = []) throws(RDBError) {
         self.path = path
+        streams = false
         let resolvedTarget = Self.realPath(path)
         for p in protectedPaths where Self.realPath(p) == resolvedTarget && resolvedTarget != nil {
             throw RDBError(.io, "refusing to write over an input file", file: path)
@@ -41,8 +44,19 @@ public final class SafeOutputFile {
         buffer.reserveCapacity(1 << 20)
     }
 
+    /// Writes to `fd` as they come (in 1 MiB chunks); ``commit()`` only flushes. The caller owns and
+    /// closes `fd`. `name` is how errors name the output.
+    /// - Note: writing to a socket the peer closed raises `SIGPIPE`: ignore it in the process first.
+    public init(streamingTo fd: Int32, name: String) {
+        path = name
+        temporaryPath = name
+        self.fd = fd
+        streams = true
+        buffer.reserveCapacity(1 << 20)
+    }
+
     deinit {
-        if !committed {
+        if !committed && !streams {
             if fd >= 0 { close(fd) }
             unlink(temporaryPath)
         }
@@ -79,6 +93,10 @@ public final class SafeOutputFile {
     /// Syncs and renames the temporary file over the target.
     public func commit() throws(RDBError) {
         try flush()
+        if streams {
+            committed = true
+            return
+        }
         guard fsync(fd) == 0 else { throw RDBError(.io, "fsync failed: \(String(cString: strerror(errno)))", file: temporaryPath) }
         close(fd)
         fd = -1

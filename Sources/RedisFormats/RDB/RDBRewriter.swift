@@ -84,44 +84,26 @@ public enum RDBRewriter {
     /// - Throws: ``RDBError``; nothing is left at `output` then (the temporary file is removed).
     @discardableResult
     public static func rewrite(inputs: [String], output: String, options: Options) throws(RDBError) -> Summary {
-        var summary = Summary()
-        // Conflicts are decided before writing anything: between inputs, and inside one input when
-        // --db-map or --rename-prefix can make two keys the same. Each key record is identified by its
-        // input and its ordinal in that input; the winner of each (db, key) is the only one written.
-        var winners: [KeyID: KeyRecord]?
-        var filteredInPrepass = Set<KeyRecord>()
-        if inputs.count > 1 || !options.databaseMap.isEmpty || options.renamePrefix != nil {
-            var owner: [KeyID: KeyRecord] = [:]
-            for (index, path) in inputs.enumerated() {
-                let reader = try RDBReader(path: path, options: options.reader)
-                var ordinal = 0
-                while let record = try reader.next() {
-                    guard case .key(let h) = record else { continue }
-                    ordinal += 1
-                    guard let (db, key) = try keptInPrepass(h, reader: reader, options: options) else {
-                        filteredInPrepass.insert(KeyRecord(input: index, ordinal: ordinal))
-                        continue
-                    }
-                    let id = KeyID(db: db, key: key)
-                    let here = KeyRecord(input: index, ordinal: ordinal)
-                    if let previous = owner[id] {
-                        if options.onConflict == .error {
-                            let other = previous.input == index ? "twice in \(path)" : "in \(inputs[previous.input]) and in \(path)"
-                            throw RDBError(
-                                .corrupt,
-                                "key \(RedisBytes(key).escapedDescription) of db \(db) is \(other) (use --on-conflict first|last)",
-                                file: path)
-                        }
-                        if options.onConflict == .last { owner[id] = here }
-                    } else {
-                        owner[id] = here
-                    }
-                }
-            }
-            winners = owner
-        }
+        let (winners, filteredInPrepass) = try conflictWinners(inputs: inputs, options: options)
 
         let out = try SafeOutputFile(path: output, protectedPaths: inputs)
+        return try rewrite(inputs: inputs, into: out, options: options, winners: winners, filteredInPrepass: filteredInPrepass)
+    }
+
+    /// Rewrites `inputs` into `out`, which may stream (``SafeOutputFile/init(streamingTo:name:)``: a
+    /// replication link). Key conflicts (several inputs, `--db-map`, `--rename-prefix`) are decided first,
+    /// in a pass that writes nothing.
+    @discardableResult
+    public static func rewrite(inputs: [String], into out: SafeOutputFile, options: Options) throws(RDBError) -> Summary {
+        let (winners, filtered) = try conflictWinners(inputs: inputs, options: options)
+        return try rewrite(inputs: inputs, into: out, options: options, winners: winners, filteredInPrepass: filtered)
+    }
+
+    private static func rewrite(
+        inputs: [String], into out: SafeOutputFile, options: Options, winners: [KeyID: KeyRecord]?,
+        filteredInPrepass: Set<KeyRecord>
+    ) throws(RDBError) -> Summary {
+        var summary = Summary()
         let writer = try RDBWriter(output: out, target: options.target)
         var wroteAux = false
         var functionCodes = Set<RedisBytes>()
@@ -177,6 +159,47 @@ public enum RDBRewriter {
         try writer.finish()
         summary.bytesWritten = out.count
         return summary
+    }
+
+    /// The winner of each (db, key) when several records can become one key, and the records a filter
+    /// that needs the value dropped; nil when no two records can collide.
+    static func conflictWinners(inputs: [String], options: Options) throws(RDBError) -> ([KeyID: KeyRecord]?, Set<KeyRecord>) {
+        // Conflicts are decided before writing anything: between inputs, and inside one input when
+        // --db-map or --rename-prefix can make two keys the same. Each key record is identified by its
+        // input and its ordinal in that input; the winner of each (db, key) is the only one written.
+        var winners: [KeyID: KeyRecord]?
+        var filteredInPrepass = Set<KeyRecord>()
+        if inputs.count > 1 || !options.databaseMap.isEmpty || options.renamePrefix != nil {
+            var owner: [KeyID: KeyRecord] = [:]
+            for (index, path) in inputs.enumerated() {
+                let reader = try RDBReader(path: path, options: options.reader)
+                var ordinal = 0
+                while let record = try reader.next() {
+                    guard case .key(let h) = record else { continue }
+                    ordinal += 1
+                    guard let (db, key) = try keptInPrepass(h, reader: reader, options: options) else {
+                        filteredInPrepass.insert(KeyRecord(input: index, ordinal: ordinal))
+                        continue
+                    }
+                    let id = KeyID(db: db, key: key)
+                    let here = KeyRecord(input: index, ordinal: ordinal)
+                    if let previous = owner[id] {
+                        if options.onConflict == .error {
+                            let other = previous.input == index ? "twice in \(path)" : "in \(inputs[previous.input]) and in \(path)"
+                            throw RDBError(
+                                .corrupt,
+                                "key \(RedisBytes(key).escapedDescription) of db \(db) is \(other) (use --on-conflict first|last)",
+                                file: path)
+                        }
+                        if options.onConflict == .last { owner[id] = here }
+                    } else {
+                        owner[id] = here
+                    }
+                }
+            }
+            winners = owner
+        }
+        return (winners, filteredInPrepass)
     }
 
     /// A key record: its input and its ordinal among that input's keys.
