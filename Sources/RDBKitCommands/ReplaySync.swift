@@ -367,6 +367,7 @@ extension ReplayCommand {
         o.databaseMap = settings.databaseMap
         o.reader = settings.reader
         o.onConflict = .last  // as a replay with REPLACE: the later record wins
+        o.dropsModuleAux = true  // as the other modes, which do not replay module aux records
         var sync = ReplaySync(
             source: source, control: connection, target: o.target, options: o, listenHost: listenHost, listenPort: listenPort)
         sync.sendsReplicaOf = !noReplicaOf

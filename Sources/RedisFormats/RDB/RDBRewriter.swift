@@ -34,6 +34,9 @@ public enum RDBRewriter {
         /// Leave out module aux records and module values (a target server without the modules refuses
         /// to load them).
         public var dropsModules = false
+        /// Leaves out module aux records only (`replay --mode sync`: a server without the module refuses the
+        /// whole RDB over an aux record; module keys stay, and fail loudly there).
+        public var dropsModuleAux = false
         /// Reader options for the inputs.
         public var reader = RDBReader.Options()
 
@@ -137,7 +140,7 @@ public enum RDBRewriter {
                         summary.functions += 1
                     }
                 case .moduleAux(let m):
-                    if options.target.rdbVersion >= 9 && !options.dropsModules { try writer.writeModuleAux(m) }
+                    if options.target.rdbVersion >= 9 && !options.dropsModules && !options.dropsModuleAux { try writer.writeModuleAux(m) }
                 case .resizeDB(let size, let expires):
                     // Source hints stay true only when every key is kept where it was.
                     if !membershipChanges { writer.resizeHints[reader.currentDB] = (size, expires) }
