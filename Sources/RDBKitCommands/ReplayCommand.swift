@@ -317,6 +317,10 @@ struct ReplayCommand: ParsableCommand {
         }
         let progress = Progress(label: "replay", total: kind == .aof ? nil : FileInfo.size(of: source))
 
+        // An RDB into an empty target: no key exists, so commands mode skips its DELs (not after a retry,
+        // when keys may be half written).
+        let emptyAtStart = kind == .rdb && !resume && settings.existing == .replace && settings.databaseMap.isEmpty
+            && (flushTarget || (try? ReplaySync.keyspace(connection))?.isEmpty == true)
         var live = connection
         defer { live.close() }
         var replayer: Replayer
@@ -325,6 +329,7 @@ struct ReplayCommand: ParsableCommand {
         var sourceError: (any Error)?
         var clientError: RedisClientError?
         while true {
+            settings.targetEmpty = emptyAtStart && attempt == 0
             do {
                 replayer = try Replayer(connection: live, target: target, settings: settings, initialDB: parsedURI.db ?? 0)
             } catch {

@@ -35,6 +35,9 @@ struct ReplaySettings {
     var reportPath: String?
     /// Append to the report (a retry's replayer) rather than start it afresh.
     var appendsReport = false
+    /// The target held no key when the replay started (and nothing was sent before): commands mode
+    /// needs no `DEL` before each key of an RDB.
+    var targetEmpty = false
     var now: Int64 = 0
 }
 
@@ -355,7 +358,7 @@ final class Replayer {
         ticket.how = .commands
         switch settings.existing {
         case .replace:
-            try send(["DEL", h.key], ticket)
+            if !settings.targetEmpty { try send(["DEL", h.key], ticket) }
         case .skip, .fail:
             let reply = try pipeline.call(["EXISTS", h.key])
             if case .integer(let n) = reply, n > 0 {
