@@ -27,7 +27,7 @@ server_bin="$(command -v redis-server)"
 cli="$(command -v redis-cli)"
 swift build -c release --product rdbkit >/dev/null
 bin="$(swift build -c release --show-bin-path)/rdbkit"
-work="$(mktemp -d -p "$(dirname "$file")" replay-bench.XXXXXX)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/rdbkit-replay-bench.XXXXXX")"   # about 3.5 GB of command streams
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
