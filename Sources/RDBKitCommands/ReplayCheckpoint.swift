@@ -41,6 +41,13 @@ final class ReplayCheckpoint {
     private var lastWrite = 0.0
     /// Set once the whole source was replayed without a stop.
     var complete = false
+    /// False for the in-memory tracker of `--retries` without `--checkpoint`: nothing is written.
+    var persistent = true
+    /// The AOF batch marker key (``ReplayMarker``), kept so `--resume` reads the same one.
+    var marker: String?
+    /// AOF: the position of the last command whose reply arrived, acknowledged or failed. Past it the
+    /// marker on the target tells what was applied; up to it the acknowledgements do.
+    private(set) var replied: ReplayMarker.Position?
 
     init(path: String, kind: String, source: String, sourceSize: Int64?) {
         self.path = path
@@ -53,6 +60,8 @@ final class ReplayCheckpoint {
     func adopt(_ previous: ReplayCheckpoint) {
         watermark = previous.watermark
         beyond = previous.beyond
+        marker = previous.marker
+        replied = previous.replied
     }
 
     /// Whether a record (by file index and offset) was acknowledged by an earlier run.
@@ -100,14 +109,31 @@ final class ReplayCheckpoint {
         while head < order.count {
             let t = order[head]
             head += 1
-            if let o = outcomes.removeValue(forKey: ObjectIdentifier(t)) { record(t, o) } else { record(t, false) }
+            if let o = outcomes.removeValue(forKey: ObjectIdentifier(t)) {
+                record(t, o)
+            } else {
+                record(t, false, replied: false)
+            }
         }
         order = []
         head = 0
     }
 
-    private func record(_ t: Replayer.Ticket, _ handled: Bool?) {
+    /// After a lost connection, before the replay goes on on a new one (`--retries`, single server): the
+    /// tickets still without a reply are forgotten, neither acknowledged nor failed; the next attempt
+    /// sends them again from the watermark (or the marker says they were applied).
+    func abandonPending() {
+        order = []
+        head = 0
+        outcomes = [:]
+    }
+
+    /// `replied`: the ticket's reply arrived (false for one counted as failed by ``settle()``).
+    private func record(_ t: Replayer.Ticket, _ handled: Bool?, replied hasReply: Bool = true) {
         guard let handled else { return }
+        if kind == "aof" && hasReply {
+            replied = ReplayMarker.Position(fileIndex: t.fileIndex, offset: t.resumeOffset ?? t.offset)
+        }
         guard handled else {
             gap = true
             return
@@ -126,6 +152,7 @@ final class ReplayCheckpoint {
 
     /// Writes the checkpoint durably.
     func write() throws {
+        guard persistent else { return }
         beyond.removeAll { watermark != nil && covers(fileIndexWithoutBeyond: $0.fileIndex, offset: $0.offset) }
         let e = JSONEmitter(capacity: 4096)
         e.beginObject()
@@ -147,6 +174,11 @@ final class ReplayCheckpoint {
             e.endArray()
         }
         e.endArray()
+        if let marker { e.key("marker"); e.string(marker) }
+        if let r = replied {
+            e.key("replied_file_index"); e.int(Int64(r.fileIndex))
+            e.key("replied_offset"); e.int(r.offset)
+        }
         e.key("complete"); e.bool(complete)
         e.endObject()
         try Self.writeDurably(path: path, bytes: e.output + [0x0A])
@@ -206,6 +238,10 @@ final class ReplayCheckpoint {
             c.beyond.append((pair[0].intValue, pair[1].int64Value))
         }
         c.complete = (o["complete"] as? Bool) ?? false
+        c.marker = o["marker"] as? String
+        if let fi = o["replied_file_index"] as? NSNumber, let off = o["replied_offset"] as? NSNumber {
+            c.replied = ReplayMarker.Position(fileIndex: fi.intValue, offset: off.int64Value)
+        }
         return c
     }
 }

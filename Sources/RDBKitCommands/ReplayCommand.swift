@@ -29,6 +29,12 @@ struct ReplayCommand: ParsableCommand {
             commands are forwarded as they are, with their databases; RDB parts of an AOF go through \
             the RDB path. Function libraries are loaded with FUNCTION LOAD REPLACE.
 
+            --mode sync (RDB sources) loads the file at the server's own speed: rdbkit listens \
+            (--listen HOST:PORT; 127.0.0.1 for a loopback target), sends REPLICAOF to the target \
+            (or prints it with --no-replicaof), answers its PSYNC with a full resynchronisation \
+            streaming an RDB for the target's version, then sends REPLICAOF NO ONE. The target's \
+            data set is replaced: it must be empty, or add --yes.
+
             Existing keys are replaced (RESTORE … REPLACE; DEL before commands) unless \
             --skip-existing or --no-replace. Commands are pipelined with at most --pipeline \
             unanswered. Filters (--db, --match, --type) select key records; --db also selects the \
@@ -58,6 +64,10 @@ struct ReplayCommand: ParsableCommand {
             acknowledged command, a MULTI … EXEC block counting as one). After a stop, --resume \
             continues from there and sends nothing the server already acknowledged.
 
+            A lost connection is retried (--retries, 5 by default) from what the server \
+            acknowledged; AOF commands then go in MULTI/EXEC batches that also set a marker key, so \
+            none is applied twice or lost (docs/replay.md).
+
             EXIT STATUS:
               0   all written (keys skipped by --skip-existing count as done)
               2   the source is corrupt          3   the source is truncated
@@ -65,7 +75,8 @@ struct ReplayCommand: ParsableCommand {
               5   a declared size exceeds --max-blob
               6   failures were skipped (--on-error skip; see --report)
               7   stopped at the first server error (--on-error stop, the default)
-              8   cannot connect: refused, TLS, authentication, timeout
+              8   cannot connect: refused, TLS, authentication, timeout; connection lost
+                  and --retries ran out; --mode sync failed
               64  usage error
               66  the source cannot be opened
               74  I/O error (source, report, checkpoint)
@@ -151,9 +162,21 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "The target is a Redis Cluster node (found from INFO without it).")
     var cluster = false
 
+    @Option(help: ArgumentHelp("Reconnect this many times when the connection drops, then go on where the server stopped acknowledging (a single server; a cluster replay reconnects to each master by itself).", valueName: "n"))
+    var retries: Int = 5
+
+    @Option(help: ArgumentHelp("--mode sync: where rdbkit listens for the target's replication link (default 127.0.0.1 and a free port for a loopback target).", valueName: "host:port"))
+    var listen: String?
+
+    @Flag(name: .customLong("no-replicaof"), help: "--mode sync: print the REPLICAOF command to run on the target instead of sending it.")
+    var noReplicaOf = false
+
     func validate() throws {
         guard ["auto", "rdb", "aof", "jsonl"].contains(format) else { throw ValidationError("--format must be auto, rdb, aof or jsonl") }
-        guard ReplaySettings.Mode(rawValue: mode) != nil else { throw ValidationError("--mode must be auto, restore or commands") }
+        guard ReplaySettings.Mode(rawValue: mode) != nil || mode == "sync" else {
+            throw ValidationError("--mode must be auto, restore, commands or sync")
+        }
+        guard retries >= 0 else { throw ValidationError("--retries must be 0 or more") }
         guard ReplaySettings.OnError(rawValue: onError) != nil else { throw ValidationError("--on-error must be stop or skip") }
         guard [replace, noReplace, skipExisting].filter({ $0 }).count <= 1 else {
             throw ValidationError("--replace, --no-replace and --skip-existing exclude each other")
@@ -211,7 +234,7 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let start = Terminal.now()
         var settings = ReplaySettings()
-        settings.mode = ReplaySettings.Mode(rawValue: mode) ?? .auto
+        settings.mode = ReplaySettings.Mode(rawValue: mode) ?? .auto  // sync: ReplaySync.swift
         settings.existing = skipExisting ? .skip : noReplace ? .fail : .replace
         settings.onError = ReplaySettings.OnError(rawValue: onError) ?? .stop
         settings.databaseMap = try parsedDBMap()
@@ -256,6 +279,13 @@ struct ReplayCommand: ParsableCommand {
             throw ExitCode(Self.exitConnection)
         }
         defer { connection.close() }
+        if mode == "sync" {
+            if isCluster {
+                Terminal.printError("rdbkit: --mode sync needs a standalone target: a cluster node refuses REPLICAOF of a non-cluster master; use --mode restore")
+                throw ExitCode(RDBKitExit.usage)
+            }
+            return try runSync(connection: connection, uri: parsedURI, target: target, settings: settings, start: start)
+        }
 
         if flushTarget {
             if !yes {
@@ -272,28 +302,12 @@ struct ReplayCommand: ParsableCommand {
             }
         }
 
-        let replayer: Replayer
-        do {
-            replayer = try Replayer(connection: connection, target: target, settings: settings, initialDB: parsedURI.db ?? 0)
-        } catch {
-            throw reportFailure(error)
-        }
-        if isCluster {
-            do {
-                replayer.cluster = try ClusterReplay(seed: connection, options: options, maximumInFlight: pipeline) { [unowned replayer] in
-                    replayer.handle($0, $1)
-                }
-            } catch {
-                Terminal.printError("rdbkit: \(parsedURI) as a cluster: \(error)")
-                throw ExitCode(Self.exitConnection)
-            }
-        }
-        defer { replayer.cluster?.close() }
-        var resumeFrom: ReplayCheckpoint.Watermark?
+        // What the server acknowledged: --checkpoint's file, or kept in memory for --retries.
+        let kindName = kind == .rdb ? "rdb" : kind == .aof ? "aof" : "jsonl"
+        let size = kind == .aof ? nil : FileInfo.size(of: source)
+        var tracker: ReplayCheckpoint?
         if let checkpoint {
-            let kindName = kind == .rdb ? "rdb" : kind == .aof ? "aof" : "jsonl"
-            let size = kind == .aof ? nil : FileInfo.size(of: source)
-            let tracker = ReplayCheckpoint(path: checkpoint, kind: kindName, source: source, sourceSize: size)
+            tracker = ReplayCheckpoint(path: checkpoint, kind: kindName, source: source, sourceSize: size)
             if resume {
                 let previous: ReplayCheckpoint
                 do { previous = try ReplayCheckpoint.load(path: checkpoint) } catch { throw reportFailure(error) }
@@ -302,58 +316,130 @@ struct ReplayCommand: ParsableCommand {
                         "rdbkit: \(checkpoint) was written for \(previous.kind) \(previous.source)\(previous.sourceSize.map { " (\($0) bytes)" } ?? ""), not for this source: refusing to resume")
                     throw ExitCode(RDBKitExit.usage)
                 }
-                tracker.adopt(previous)
-                resumeFrom = previous.watermark
-                replayer.alreadyDone = { tracker.covers(fileIndex: $0, offset: $1) }
+                tracker?.adopt(previous)
             }
-            replayer.checkpoint = tracker
+        } else if retries > 0 && !isCluster {
+            tracker = ReplayCheckpoint(path: "", kind: kindName, source: source, sourceSize: size)
+            tracker?.persistent = false
+        }
+        // AOF commands go in MULTI … EXEC batches with a marker key (Replayer+Batches.swift).
+        var marker: ReplayMarker?
+        if kind == .aof, !isCluster, let tracker {
+            let name = tracker.marker ?? ReplayMarker.newKey()
+            tracker.marker = name
+            marker = ReplayMarker(key: RedisBytes(name), db: parsedURI.db ?? 0)
         }
         let progress = Progress(label: "replay", total: kind == .aof ? nil : FileInfo.size(of: source))
-        replayer.onProgress = { bytes, keys in progress.update(bytes: bytes, keys: keys) }
 
+        // An RDB into an empty target: no key exists, so commands mode skips its DELs (not after a retry,
+        // when keys may be half written).
+        let emptyAtStart = kind == .rdb && !resume && settings.existing == .replace && settings.databaseMap.isEmpty
+            && (flushTarget || (!isCluster && (try? ReplaySync.keyspace(connection))?.isEmpty == true))
+        var live = connection
+        defer { live.close() }
+        var replayer: Replayer
+        var totals = ReplaySummary()
+        var attempt = 0
         var sourceError: (any Error)?
         var clientError: RedisClientError?
-        do {
-            if flushTarget { try replayer.flushTarget() }
+        while true {
+            settings.targetEmpty = emptyAtStart && attempt == 0
             do {
-                switch kind {
-                case .rdb:
-                    var reader = try RDBReader(path: source, options: settings.reader)
-                    if let w = resumeFrom, w.offset > 0, !ByteSources.head(path: source, count: 2).starts(with: [0x1F, 0x8B]) {
-                        // Straight to the first record not acknowledged (a gzip file is read and skipped instead).
-                        reader = try RDBReader(resumingAt: w.offset, path: source, header: reader.header, db: w.db, options: settings.reader)
-                    }
-                    try replayer.replayRDB(reader, file: source)
-                    if !replayer.shouldStop, try reader.hasTrailingData() {
-                        Terminal.printError(
-                            "rdbkit: warning: data follows the RDB's EOF at offset \(reader.offset) (an AOF with an RDB preamble? use --format aof); only the RDB part was replayed")
-                    }
-                case .aof:
-                    var o = AOFReader.Options()
-                    o.rdb = settings.reader
-                    try replayer.replayAOF(AOFReader(path: source, options: o))
-                case .jsonl:
-                    try replayer.replayJSONLines(path: source)
-                }
-            } catch let e as RedisClientError {
-                throw e
+                replayer = try Replayer(connection: live, target: target, settings: settings, initialDB: parsedURI.db ?? 0)
             } catch {
-                sourceError = error  // what was sent before still gets its replies
+                throw reportFailure(error)
             }
-            try replayer.drain()
-        } catch let e as RedisClientError {
-            clientError = e
-        } catch {
-            sourceError = sourceError ?? error
+            if isCluster {
+                do {
+                    replayer.cluster = try ClusterReplay(seed: live, options: options, maximumInFlight: pipeline) { [unowned replayer] in
+                        replayer.handle($0, $1)
+                    }
+                } catch {
+                    Terminal.printError("rdbkit: \(parsedURI) as a cluster: \(error)")
+                    throw ExitCode(Self.exitConnection)
+                }
+            }
+            replayer.marker = marker
+            replayer.checkpoint = tracker
+            replayer.onProgress = { bytes, keys in progress.update(bytes: bytes, keys: keys) }
+            sourceError = nil
+            clientError = nil
+            var resumeFrom: ReplayCheckpoint.Watermark?
+            let identity = marker != nil && retries > attempt ? ReplayMarker.identity(live) : nil
+            do {
+                if let tracker, resume || attempt > 0 {
+                    // Acknowledged, or (past the last reply) inside a batch the marker says was applied.
+                    let applied = try marker?.read(live)
+                    let replied = tracker.replied
+                    replayer.alreadyDone = { fileIndex, offset in
+                        if tracker.covers(fileIndex: fileIndex, offset: offset) { return true }
+                        guard let applied else { return false }
+                        let p = ReplayMarker.Position(fileIndex: fileIndex, offset: offset)
+                        return p <= applied && replied.map { p > $0 } ?? true
+                    }
+                    resumeFrom = tracker.watermark
+                }
+                if flushTarget && attempt == 0 { try replayer.flushTarget() }
+                do {
+                    switch kind {
+                    case .rdb:
+                        var reader = try RDBReader(path: source, options: settings.reader)
+                        if let w = resumeFrom, w.offset > 0, !ByteSources.head(path: source, count: 2).starts(with: [0x1F, 0x8B]) {
+                            // Straight to the first record not acknowledged (a gzip file is read and skipped instead).
+                            reader = try RDBReader(resumingAt: w.offset, path: source, header: reader.header, db: w.db, options: settings.reader)
+                        }
+                        try replayer.replayRDB(reader, file: source)
+                        if !replayer.shouldStop, try reader.hasTrailingData() {
+                            Terminal.printError(
+                                "rdbkit: warning: data follows the RDB's EOF at offset \(reader.offset) (an AOF with an RDB preamble? use --format aof); only the RDB part was replayed")
+                        }
+                    case .aof:
+                        var o = AOFReader.Options()
+                        o.rdb = settings.reader
+                        try replayer.replayAOF(AOFReader(path: source, options: o))
+                    case .jsonl:
+                        try replayer.replayJSONLines(path: source)
+                    }
+                } catch let e as RedisClientError {
+                    throw e
+                } catch {
+                    sourceError = error  // what was sent before still gets its replies
+                }
+                try replayer.drain()
+                if sourceError == nil && replayer.stopError == nil { try replayer.removeMarker() }
+            } catch let e as RedisClientError {
+                clientError = e
+            } catch {
+                sourceError = sourceError ?? error
+            }
+            totals.add(replayer.summary)
+            replayer.cluster?.close()
+            // A lost connection: reconnect and go on from what the server acknowledged.
+            guard let lost = clientError, lost.code != .server, let tracker, !isCluster, attempt < retries,
+                sourceError == nil, replayer.stopError == nil
+            else { break }
+            tracker.abandonPending()
+            var reconnected: RedisConnection?
+            while reconnected == nil && attempt < retries {
+                attempt += 1
+                let delay = min(0.25 * Double(1 << min(attempt - 1, 5)), 5)
+                Terminal.printError("rdbkit: \(lost); reconnecting in \(delay) s (attempt \(attempt) of \(retries))")
+                usleep(UInt32(delay * 1_000_000))
+                reconnected = try? RedisConnection.connectBlocking(to: parsedURI, options: options)
+            }
+            guard let next = reconnected else { break }
+            if let identity { ReplayMarker.endOld(identity, on: next) }
+            live.close()
+            live = next
+            settings.appendsReport = true
         }
         progress.finish()
-        if let tracker = replayer.checkpoint {
+        if let tracker {
             tracker.settle()
             tracker.complete = clientError == nil && sourceError == nil && replayer.stopError == nil
             do { try tracker.write() } catch { Terminal.printError("rdbkit: \(error)") }
         }
-
-        var summary = replayer.summary
+        var summary = totals
         summary.seconds = Terminal.now() - start
         printSummary(summary, target: target)
         if let clientError {

@@ -33,6 +33,11 @@ struct ReplaySettings {
     var reader = RDBReader.Options()
     var maximumInFlight = 1024
     var reportPath: String?
+    /// Append to the report (a retry's replayer) rather than start it afresh.
+    var appendsReport = false
+    /// The target held no key when the replay started (and nothing was sent before): commands mode
+    /// needs no `DEL` before each key of an RDB.
+    var targetEmpty = false
     var now: Int64 = 0
 }
 
@@ -82,8 +87,11 @@ final class Replayer {
     /// Set for a Redis Cluster target: commands go by hash slot to the masters (ClusterReplay.swift).
     var cluster: ClusterReplay?
 
-    private var pipeline: RedisPipeline<Tag>!
-    private var currentDB: UInt64
+    private(set) var pipeline: RedisPipeline<Tag>!
+    var currentDB: UInt64
+    /// AOF commands in `MULTI … EXEC` batches that also set a marker key (Replayer+Batches.swift).
+    var marker: ReplayMarker?
+    let batch = ReplayBatch()
     private let recordCommands: RecordCommands
     private var reportFD: Int32 = -1
     private let emitter = JSONEmitter(capacity: 4096)
@@ -122,6 +130,10 @@ final class Replayer {
     struct Tag {
         var ticket: Ticket
         var command: String
+        /// Queued in a batch: the reply is `+QUEUED`; the outcome comes in the `EXEC` reply.
+        var deferred = false
+        /// An `EXEC`: the queued commands its reply answers, in order.
+        var batch: [Tag]?
     }
 
     init(connection: RedisConnection, target: RDBTarget, settings: ReplaySettings, initialDB: UInt64) throws {
@@ -134,7 +146,7 @@ final class Replayer {
         rc.dumpVersion = UInt16(target.rdbVersion)
         recordCommands = rc
         if let path = settings.reportPath {
-            reportFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            reportFD = open(path, O_WRONLY | O_CREAT | (settings.appendsReport ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0o644)
             guard reportFD >= 0 else { throw RDBError(.io, "cannot create the report \(path): \(String(cString: strerror(errno)))") }
         }
         pipeline = RedisPipeline(connection: connection, maximumInFlight: settings.maximumInFlight) { [unowned self] tag, reply in
@@ -149,6 +161,10 @@ final class Replayer {
     // MARK: Replies
 
     func handle(_ tag: Tag, _ reply: RESPValue) {
+        if tag.deferred || tag.batch != nil {
+            handleBatchReply(tag, reply)
+            return
+        }
         let t = tag.ticket
         if let e = reply.firstError {
             if settings.existing == .skip && tag.command == "RESTORE" && e.hasPrefix("BUSYKEY") {
@@ -237,21 +253,26 @@ final class Replayer {
 
     // MARK: Sending
 
-    private func send(_ argv: [RedisBytes], _ ticket: Ticket, name: String? = nil) throws {
+    func send(_ argv: [RedisBytes], _ ticket: Ticket, name: String? = nil) throws {
         ticket.remaining += 1
-        let tag = Tag(ticket: ticket, command: name ?? argv.first?.utf8String?.uppercased() ?? "?")
+        var tag = Tag(ticket: ticket, command: name ?? argv.first?.utf8String?.uppercased() ?? "?")
+        if batch.isOpen {
+            // Batches need a marker, which a cluster replay does not use (ReplayCommand).
+            tag.deferred = true
+            batch.tags.append(tag)
+        }
         if let cluster { return try cluster.send(argv, tag: tag) }
         try pipeline.send(argv, tag: tag)
     }
 
     /// Drops a ticket's hold once all its commands are sent.
-    private func release(_ ticket: Ticket) {
+    func release(_ ticket: Ticket) {
         checkpoint?.track(ticket)
         ticket.remaining -= 1
         if ticket.remaining == 0 { finish(ticket) }
     }
 
-    private func select(_ db: UInt64, offset: Int64, file: String) throws {
+    func select(_ db: UInt64, offset: Int64, file: String) throws {
         guard db != currentDB else { return }
         let t = Ticket(kind: .control, db: db, key: nil, offset: offset, file: file)
         try send(["SELECT", RedisBytes(String(db))], t)
@@ -355,7 +376,7 @@ final class Replayer {
         ticket.how = .commands
         switch settings.existing {
         case .replace:
-            try send(["DEL", h.key], ticket)
+            if !settings.targetEmpty { try send(["DEL", h.key], ticket) }
         case .skip, .fail:
             let reply = try cluster?.call(["EXISTS", h.key]) ?? pipeline.call(["EXISTS", h.key])
             if case .integer(let n) = reply, n > 0 {
@@ -459,6 +480,7 @@ final class Replayer {
                 transaction = nil
                 skippingTransaction = false
             case .rdb(let r):
+                try closeBatch()  // RDB parts go as RESTORE … REPLACE, idempotent, outside batches
                 try replayRDB(r, file: reader.currentFile?.name ?? r.sourceName, fileIndex: fileIndex, aofPart: true)
             case .annotation:
                 break
@@ -476,6 +498,10 @@ final class Replayer {
                 if name == "SELECT" { continue }  // ours follow the command's database
                 if let dbs = settings.filter.databases, !dbs.contains(c.db) { continue }
                 let db = settings.databaseMap[c.db] ?? c.db
+                if marker != nil && transaction == nil {
+                    if name == "MULTI" { try closeBatch() }  // a source transaction gets a batch of its own
+                    try openBatch()
+                }
                 try select(db, offset: c.offset, file: c.file)
                 let t: Ticket
                 if let open = transaction {
@@ -487,18 +513,22 @@ final class Replayer {
                     if name == "MULTI" { transaction = t }
                 }
                 t.resumeOffset = c.offset
-                try send(c.argv, t)
+                // In a batch the source's own MULTI/EXEC go: the batch is the transaction.
+                if marker == nil || !(name == "MULTI" || ends) { try send(c.argv, t) }
+                if marker != nil && name == "DISCARD" { try discardBatch(asSkipped: true) }
                 if transaction == nil {
                     release(t)
                 } else if ends {
                     transaction = nil
                     release(t)
                 }
+                if marker != nil && transaction == nil { try batchCommandDone(fileIndex: fileIndex, offset: c.offset) }
                 commands += 1
                 onProgress?(base + c.offset, commands)
             }
         }
         if let open = transaction { release(open) }  // a MULTI without EXEC at the end (a truncated AOF)
+        if shouldStop || transaction != nil { try discardBatch(asSkipped: !shouldStop) } else { try closeBatch() }
         if summary.mode.isEmpty { summary.mode = "commands" }
     }
 

@@ -22,6 +22,8 @@ public final class SafeOutputFile: ByteTee {
     public private(set) var count: Int64 = 0
     /// Whether a running CRC64 of everything written is kept (read it with ``checksumSoFar()``).
     public var computesChecksum = false
+    /// Writes go straight to a descriptor the caller owns (a socket): no temporary file, no sync, no rename.
+    private let streams: Bool
 
     static let blockSize = 4 << 20
     /// The block being filled.
@@ -37,6 +39,7 @@ public final class SafeOutputFile: ByteTee {
     /// Creates the temporary file. Refuses a target that is one of `protectedPaths` (the inputs).
     public init(path: String, protectedPaths: [String] = []) throws(RDBError) {
         self.path = path
+        streams = false
         let resolvedTarget = Self.realPath(path)
         for p in protectedPaths where Self.realPath(p) == resolvedTarget && resolvedTarget != nil {
             throw RDBError(.io, "refusing to write over an input file", file: path)
@@ -54,10 +57,21 @@ public final class SafeOutputFile: ByteTee {
         block = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 64)
     }
 
+    /// Writes to `fd` block by block; ``commit()`` only flushes. The caller owns and closes `fd`.
+    /// `name` is how errors name the output.
+    /// - Note: writing to a socket the peer closed raises `SIGPIPE`: ignore it in the process first.
+    public init(streamingTo fd: Int32, name: String) {
+        path = name
+        temporaryPath = name
+        self.fd = fd
+        streams = true
+        block = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 64)
+    }
+
     deinit {
         drain?.stop()
         unsafe block.deallocate()
-        if !committed {
+        if !committed && !streams {
             if fd >= 0 { close(fd) }
             unlink(temporaryPath)
         }
@@ -125,7 +139,8 @@ public final class SafeOutputFile: ByteTee {
     private func handOver() throws(RDBError) {
         guard used > 0 else { return }
         if drain == nil {
-            drain = BlockDrain(fd: fd, checksumming: computesChecksum, initialCRC: crc.value, blockSize: Self.blockSize)
+            drain = BlockDrain(fd: fd, checksumming: computesChecksum, syncing: !streams, initialCRC: crc.value,
+                               blockSize: Self.blockSize)
         }
         guard let next = drain!.submit(block, count: used) else {
             throw RDBError(.io, "write failed: \(drain!.errorText)", file: temporaryPath)
@@ -160,6 +175,10 @@ public final class SafeOutputFile: ByteTee {
         try flush()
         drain?.stop()
         drain = nil
+        if streams {
+            committed = true
+            return
+        }
         guard fsync(fd) == 0 else { throw RDBError(.io, "fsync failed: \(String(cString: strerror(errno)))", file: temporaryPath) }
         close(fd)
         fd = -1
@@ -176,6 +195,7 @@ public final class SafeOutputFile: ByteTee {
 final class BlockDrain: @unchecked Sendable {
     private let fd: Int32
     private let checksumming: Bool
+    private let syncing: Bool
     private let blockSize: Int
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -191,9 +211,10 @@ final class BlockDrain: @unchecked Sendable {
 
     static let maximumBlocks = 6
 
-    init(fd: Int32, checksumming: Bool, initialCRC: UInt64, blockSize: Int) {
+    init(fd: Int32, checksumming: Bool, syncing: Bool, initialCRC: UInt64, blockSize: Int) {
         self.fd = fd
         self.checksumming = checksumming
+        self.syncing = syncing
         self.blockSize = blockSize
         runningCRC = initialCRC
         unsafe lock.initialize(to: pthread_mutex_t())
@@ -292,7 +313,7 @@ final class BlockDrain: @unchecked Sendable {
             unsynced += n
             // Incremental sync, as Redis's rdb-save-incremental-fsync: the disk works while the reader
             // does, and the final fsync finds little left to write.
-            if ok && unsynced >= Self.syncInterval {
+            if ok && syncing && unsynced >= Self.syncInterval {
                 ok = fdatasync(fd) == 0
                 unsynced = 0
             }

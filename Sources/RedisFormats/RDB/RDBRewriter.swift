@@ -34,6 +34,9 @@ public enum RDBRewriter {
         /// Leave out module aux records and module values (a target server without the modules refuses
         /// to load them).
         public var dropsModules = false
+        /// Leaves out module aux records only (`replay --mode sync`: a server without the module refuses the
+        /// whole RDB over an aux record; module keys stay, and fail loudly there).
+        public var dropsModuleAux = false
         /// Reader options for the inputs.
         public var reader = RDBReader.Options()
 
@@ -84,7 +87,86 @@ public enum RDBRewriter {
     /// - Throws: ``RDBError``; nothing is left at `output` then (the temporary file is removed).
     @discardableResult
     public static func rewrite(inputs: [String], output: String, options: Options) throws(RDBError) -> Summary {
+        let (winners, filteredInPrepass) = try conflictWinners(inputs: inputs, options: options)
+
+        let out = try SafeOutputFile(path: output, protectedPaths: inputs)
+        return try rewrite(inputs: inputs, into: out, options: options, winners: winners, filteredInPrepass: filteredInPrepass)
+    }
+
+    /// Rewrites `inputs` into `out`, which may stream (``SafeOutputFile/init(streamingTo:name:)``: a
+    /// replication link). Key conflicts (several inputs, `--db-map`, `--rename-prefix`) are decided first,
+    /// in a pass that writes nothing.
+    @discardableResult
+    public static func rewrite(inputs: [String], into out: SafeOutputFile, options: Options) throws(RDBError) -> Summary {
+        let (winners, filtered) = try conflictWinners(inputs: inputs, options: options)
+        return try rewrite(inputs: inputs, into: out, options: options, winners: winners, filteredInPrepass: filtered)
+    }
+
+    private static func rewrite(
+        inputs: [String], into out: SafeOutputFile, options: Options, winners: [KeyID: KeyRecord]?,
+        filteredInPrepass: Set<KeyRecord>
+    ) throws(RDBError) -> Summary {
         var summary = Summary()
+        let writer = try RDBWriter(output: out, target: options.target)
+        var wroteAux = false
+        var functionCodes = Set<RedisBytes>()
+        let membershipChanges = !options.filter.isEmpty || options.minimumSize != nil || options.maximumSize != nil
+            || options.expired == .drop || !options.databaseMap.isEmpty || inputs.count > 1 || options.removesTTLs
+            || options.dropsUnsupported || options.dropsModules || options.renamePrefix != nil
+        for (index, path) in inputs.enumerated() {
+            let reader = try RDBReader(path: path, options: options.reader)
+            var ordinal = 0
+            while let record = try reader.next() {
+                switch record {
+                case .aux(let k, let v):
+                    // ctime, used-mem and the version are the writer's own; other aux fields are kept.
+                    if !wroteAux {
+                        try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0)
+                        wroteAux = true
+                    }
+                    let name = k.description
+                    if index == 0 && !["redis-ver", "valkey-ver", "redis-bits", "ctime", "used-mem", "aof-base", "aof-preamble", "lua"].contains(name)
+                        && !name.hasPrefix("repl-") && name != "slot-info"
+                    {
+                        try writer.writeAux(k, v)
+                    }
+                case .function(let f):
+                    if !wroteAux {
+                        try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0)
+                        wroteAux = true
+                    }
+                    if functionCodes.insert(f.code).inserted {
+                        try writer.writeFunction(f.code)
+                        summary.functions += 1
+                    }
+                case .moduleAux(let m):
+                    if options.target.rdbVersion >= 9 && !options.dropsModules && !options.dropsModuleAux { try writer.writeModuleAux(m) }
+                case .resizeDB(let size, let expires):
+                    // Source hints stay true only when every key is kept where it was.
+                    if !membershipChanges { writer.resizeHints[reader.currentDB] = (size, expires) }
+                case .key(var h):
+                    if !wroteAux {
+                        try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0)
+                        wroteAux = true
+                    }
+                    ordinal += 1
+                    try rewriteKey(
+                        &h, reader: reader, writer: writer, record: KeyRecord(input: index, ordinal: ordinal),
+                        winners: winners, filteredInPrepass: filteredInPrepass, options: options, summary: &summary)
+                default:
+                    break
+                }
+            }
+        }
+        if !wroteAux { try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0) }
+        try writer.finish()
+        summary.bytesWritten = out.count
+        return summary
+    }
+
+    /// The winner of each (db, key) when several records can become one key, and the records a filter
+    /// that needs the value dropped; nil when no two records can collide.
+    static func conflictWinners(inputs: [String], options: Options) throws(RDBError) -> ([KeyID: KeyRecord]?, Set<KeyRecord>) {
         // Conflicts are decided before writing anything: between inputs, and inside one input when
         // --db-map or --rename-prefix can make two keys the same. Each key record is identified by its
         // input and its ordinal in that input; the winner of each (db, key) is the only one written.
@@ -120,63 +202,7 @@ public enum RDBRewriter {
             }
             winners = owner
         }
-
-        let out = try SafeOutputFile(path: output, protectedPaths: inputs)
-        let writer = try RDBWriter(output: out, target: options.target)
-        var wroteAux = false
-        var functionCodes = Set<RedisBytes>()
-        let membershipChanges = !options.filter.isEmpty || options.minimumSize != nil || options.maximumSize != nil
-            || options.expired == .drop || !options.databaseMap.isEmpty || inputs.count > 1 || options.removesTTLs
-            || options.dropsUnsupported || options.dropsModules || options.renamePrefix != nil
-        for (index, path) in inputs.enumerated() {
-            let reader = try RDBReader(path: path, options: options.reader)
-            var ordinal = 0
-            while let record = try reader.next() {
-                switch record {
-                case .aux(let k, let v):
-                    // ctime, used-mem and the version are the writer's own; other aux fields are kept.
-                    if !wroteAux {
-                        try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0)
-                        wroteAux = true
-                    }
-                    let name = k.description
-                    if index == 0 && !["redis-ver", "valkey-ver", "redis-bits", "ctime", "used-mem", "aof-base", "aof-preamble", "lua"].contains(name)
-                        && !name.hasPrefix("repl-") && name != "slot-info"
-                    {
-                        try writer.writeAux(k, v)
-                    }
-                case .function(let f):
-                    if !wroteAux {
-                        try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0)
-                        wroteAux = true
-                    }
-                    if functionCodes.insert(f.code).inserted {
-                        try writer.writeFunction(f.code)
-                        summary.functions += 1
-                    }
-                case .moduleAux(let m):
-                    if options.target.rdbVersion >= 9 && !options.dropsModules { try writer.writeModuleAux(m) }
-                case .resizeDB(let size, let expires):
-                    // Source hints stay true only when every key is kept where it was.
-                    if !membershipChanges { writer.resizeHints[reader.currentDB] = (size, expires) }
-                case .key(var h):
-                    if !wroteAux {
-                        try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0)
-                        wroteAux = true
-                    }
-                    ordinal += 1
-                    try rewriteKey(
-                        &h, reader: reader, writer: writer, record: KeyRecord(input: index, ordinal: ordinal),
-                        winners: winners, filteredInPrepass: filteredInPrepass, options: options, summary: &summary)
-                default:
-                    break
-                }
-            }
-        }
-        if !wroteAux { try writer.writeStandardAux(ctime: Int64(time(nil)), usedMemory: 0) }
-        try writer.finish()
-        summary.bytesWritten = out.count
-        return summary
+        return (winners, filteredInPrepass)
     }
 
     /// A key record: its input and its ordinal among that input's keys.
