@@ -43,9 +43,16 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Go on after recoverable problems (duplicates, NaN scores, empty keys) and list each.")
     var all = false
 
+    @Option(help: ArgumentHelp("Threads for an RDB of 64 MiB or more: 2 checks it on two cores (a valid file; a damaged one is then re-read on one to name its first problem), 1 never does.", valueName: "n"))
+    var threads: Int = 2
+
+    func validate() throws {
+        guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
+    }
+
     func run() throws {
         let now = InfoCommand.nowMilliseconds()
-        let report = AOFChecker.check(path: path, now: now)
+        let report = AOFChecker.check(path: path, now: now, twoThreads: threads == 2)
         let isRDB = CheckCommand.isPlainRDB(report)
         let status = CheckCommand.status(report)
         var text: String

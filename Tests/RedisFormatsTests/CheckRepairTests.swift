@@ -54,6 +54,62 @@ struct CheckRepairTests {
     }
 
     @Test(
+        "The two-thread RDB check gives a valid file the one-thread report and declines a damaged one",
+        arguments: VerdictEntry.all().filter { if case .file(let run, _) = $0.kind { isRDB(run) } else { false } })
+    func parallelCheckAgrees(entry: VerdictEntry) throws {
+        guard case .file(let run, _) = entry.kind else { return }
+        let path = Self.path(entry, run)
+        let now = nowMilliseconds()
+        let one = RDBChecker.check(try RDBReader(path: path, options: Self.deepOptions), now: now)
+        // Segments of about 512 bytes: many boundaries even in a small file.
+        let two = RDBParallelCheck.check(path: path, now: now, segmentBytes: 512)
+        guard one.isValid else {
+            #expect(two == nil, "a damaged file must go to the one-thread check")
+            return
+        }
+        let t = try #require(two)
+        #expect(t.keys == one.keys && t.expires == one.expires && t.alreadyExpired == one.alreadyExpired)
+        #expect(t.keysWithFieldTTLs == one.keysWithFieldTTLs && t.auxFields == one.auxFields)
+        #expect(t.functions == one.functions && t.moduleAux == one.moduleAux && t.databases == one.databases)
+        #expect(t.isAOFPreamble == one.isAOFPreamble && t.warnings == one.warnings)
+        #expect(t.checksum == one.checksum && t.endOffset == one.endOffset)
+        #expect(t.keys > 0 || one.keys == 0)
+    }
+
+    @Test("A damaged value deep inside a large file is found by the two-thread pass, then named by the one-thread check")
+    func parallelCheckDeclinesLateDamage() throws {
+        let source = Corpus.fixture("redis-7.0.15/rdb/big.rdb")
+        var bytes = try #require(FileManager.default.contents(atPath: source)).map { $0 }
+        let reader = try RDBReader(path: source)
+        var victim: Int64?
+        var count = 0
+        while let record = try reader.next() {
+            guard case .key(let h) = record else { continue }
+            count += 1
+            // A listpack or intset value past the first third: make its total-bytes header lie.
+            if count > 10_000, h.valueType == .setListpack || h.valueType == .hashListpack || h.valueType == .zsetListpack,
+                bytes[Int(h.valueOffset)] >> 6 <= 1  // a plain length, not an LZF blob
+            {
+                victim = h.valueOffset
+                break
+            }
+            try reader.skipValue()
+        }
+        let at = Int(try #require(victim))
+        // The value is a length-prefixed listpack blob: its 4-byte total length follows.
+        let lengthBytes = bytes[at] >> 6 == 0 ? 1 : 2
+        bytes[at + lengthBytes] ^= 0x01
+        let path = NSTemporaryDirectory() + "rdbkit-parallel-\(getpid()).rdb"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(RDBParallelCheck.check(path: path, now: 0, segmentBytes: 4096) == nil)
+        let report = AOFChecker.check(path: path, now: 0)
+        #expect(!report.isValid)
+        let one = RDBChecker.check(try RDBReader(path: path, options: Self.deepOptions), now: 0)
+        #expect(one.firstError?.offset == report.firstInvalid?.rdb?.firstError?.offset)
+    }
+
+    @Test(
         "Sizes, ok_up_to, lines, error offsets and messages are redis-check-aof's",
         arguments: VerdictEntry.all().filter {
             switch $0.kind {

@@ -42,9 +42,17 @@ public enum RDBChecker {
     ///   - now: Unix ms deciding "already expired".
     public static func check(_ reader: RDBReader, continueAfterErrors: Bool = false, now: Int64) -> RDBCheckReport {
         var report = RDBCheckReport(file: reader.sourceName, header: reader.header)
+        checkRecords(reader, upTo: nil, into: &report, continueAfterErrors: continueAfterErrors, now: now)
+        return finish(report, reader)
+    }
+
+    /// Checks the records of `reader` that start before `end` (all when nil), adding to `report`.
+    static func checkRecords(
+        _ reader: RDBReader, upTo end: Int64?, into report: inout RDBCheckReport, continueAfterErrors: Bool, now: Int64
+    ) {
         let visitor = DeepCheckVisitor()
         do {
-            while let record = try reader.next() {
+            while end.map({ reader.offset < $0 }) ?? true, let record = try reader.next() {
                 switch record {
                 case .aux(let k, let v):
                     report.auxFields += 1
@@ -67,7 +75,7 @@ public enum RDBChecker {
                             .corrupt, problem, offset: h.valueOffset, phase: .readObjectValue, db: h.db, key: h.key,
                             valueType: h.valueType, file: reader.sourceName)
                         report.problems.append(.init(error: e, recoverable: true))
-                        if !continueAfterErrors { return finish(report, reader) }
+                        if !continueAfterErrors { return }
                     }
                     if let w = visitor.warning {
                         report.warnings.append("key \(h.key.escapedDescription) in db \(h.db): \(w)")
@@ -81,7 +89,6 @@ public enum RDBChecker {
         } catch {
             report.problems.append(.init(error: error, recoverable: false))
         }
-        return finish(report, reader)
     }
 
     private static func finish(_ r: RDBCheckReport, _ reader: RDBReader) -> RDBCheckReport {
