@@ -79,6 +79,7 @@ public struct RedisBytes: Sendable, Hashable, Comparable, RandomAccessCollection
 /// Redis's rules for strings that hold integers.
 public enum RedisInteger {
     /// Mirrors `string2ll`: accepts `-?[1-9][0-9]*` or `0` within `Int64`, nothing else.
+    @inlinable
     public static func parse<C: Collection>(_ s: C) -> Int64? where C.Element == UInt8 {
         var it = s.makeIterator()
         guard let first = it.next() else { return nil }

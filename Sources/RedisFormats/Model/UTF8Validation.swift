@@ -1,6 +1,7 @@
 /// Strict UTF-8 validation (no overlong forms, no surrogates, nothing above U+10FFFF).
 public enum UTF8Validation {
     /// Whether `bytes` is well-formed UTF-8.
+    @inlinable
     public static func isValid<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
         var it = bytes.makeIterator()
         while let b0 = it.next() {
