@@ -44,6 +44,7 @@ public struct TopKeys: Sendable {
     public mutating func offer(_ k: KeyMemory) {
         guard limit > 0 else { return }
         if heap.count < limit {
+            if heap.isEmpty { heap.reserveCapacity(min(limit, 16)) }
             heap.append(k)
             siftUp(heap.count - 1)
         } else if Self.less(heap[0], k) {
@@ -64,7 +65,18 @@ public struct TopKeys: Sendable {
     @inline(__always) static func less(_ a: KeyMemory, _ b: KeyMemory) -> Bool {
         if a.bytes != b.bytes { return a.bytes < b.bytes }
         if a.db != b.db { return a.db > b.db }
-        return a.key.lexicographicallyPrecedes(b.key) == false && a.key != b.key
+        return keyGreater(a.key.bytes, b.key.bytes)
+    }
+
+    /// Whether `a` sorts after `b` byte by byte (a prefix first), as `b < a` for ``RedisBytes``, with memcmp.
+    @inline(__always) static func keyGreater(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                let n = min(pa.count, pb.count)
+                let c = n == 0 ? 0 : memcmp(pa.baseAddress!, pb.baseAddress!, n)
+                return c != 0 ? c > 0 : pa.count > pb.count
+            }
+        }
     }
 
     private mutating func siftUp(_ i: Int) {
@@ -121,24 +133,36 @@ public final class MemoryAnalysis {
     public private(set) var totals = MemoryTally()
     public private(set) var keysWithExpiry = 0
     public private(set) var roughKeys = 0
-    public private(set) var byType: [String: MemoryTally] = [:]
+    public var byType: [String: MemoryTally] {
+        var out: [String: MemoryTally] = [:]
+        for g in groups { out[g.type, default: MemoryTally()].merge(g.tally) }
+        return out
+    }
     /// Keyed `type/encoding`.
     public var byEncoding: [String: MemoryTally] {
         var out: [String: MemoryTally] = [:]
-        for (k, v) in encodings { out["\(k.type)/\(k.encoding)"] = v }
+        for g in groups { out["\(g.type)/\(g.encoding)"] = g.tally }
         return out
     }
-    private struct TypeEncoding: Hashable {
+    /// Tallies per type and encoding: a handful, found by a linear scan (cheaper per key than hashing
+    /// two strings).
+    private struct Group {
         var type: String
         var encoding: String
+        var tally = MemoryTally()
     }
-    private var encodings: [TypeEncoding: MemoryTally] = [:]
+    private var groups: [Group] = []
     public private(set) var byDB: [UInt64: MemoryTally] = [:]
     public private(set) var expiryHistogram = [MemoryTally](repeating: MemoryTally(), count: 6)
     /// Collections (not strings) by element count.
     public private(set) var elementHistogram = [MemoryTally](repeating: MemoryTally(), count: 7)
     public private(set) var top: TopKeys
-    public private(set) var topByType: [String: TopKeys] = [:]
+    public var topByType: [String: TopKeys] {
+        var out: [String: TopKeys] = [:]
+        for t in typeTops { out[t.type] = t.top }
+        return out
+    }
+    private var typeTops: [(type: String, top: TopKeys)] = []
     public private(set) var prefixes: PrefixTree
 
     public init(options: Options) {
@@ -152,20 +176,19 @@ public final class MemoryAnalysis {
     public func add(_ k: KeyMemory) {
         totals.add(k.bytes)
         if k.isRough { roughKeys += 1 }
-        byType[k.type, default: MemoryTally()].add(k.bytes)
-        encodings[TypeEncoding(type: k.type, encoding: k.encoding), default: MemoryTally()].add(k.bytes)
+        addToGroup(k)
         byDB[k.db, default: MemoryTally()].add(k.bytes)
         expiryHistogram[expiryBucket(k.expiresAt)].add(k.bytes)
         if k.type != "string" { elementHistogram[Self.elementBucket(k.elements)].add(k.bytes) }
         if k.expiresAt != nil { keysWithExpiry += 1 }
         if options.top > 0 {
             if k.bytes >= top.threshold { top.offer(k) }
-            if let t = topByType[k.type] {
-                if k.bytes >= t.threshold { topByType[k.type]!.offer(k) }
+            if let i = typeTops.firstIndex(where: { $0.type == k.type }) {
+                if k.bytes >= typeTops[i].top.threshold { typeTops[i].top.offer(k) }
             } else {
                 var t = TopKeys(limit: options.top)
                 t.offer(k)
-                topByType[k.type] = t
+                typeTops.append((k.type, t))
             }
         }
         if options.byPrefix { prefixes.add(k) }
@@ -182,17 +205,37 @@ public final class MemoryAnalysis {
         totals.bytes += other.totals.bytes
         keysWithExpiry += other.keysWithExpiry
         roughKeys += other.roughKeys
-        for (k, v) in other.byType { byType[k, default: MemoryTally()].merge(v) }
-        for (k, v) in other.encodings { encodings[k, default: MemoryTally()].merge(v) }
+        for g in other.groups { addToGroup(type: g.type, encoding: g.encoding, g.tally) }
         for (k, v) in other.byDB { byDB[k, default: MemoryTally()].merge(v) }
         for i in expiryHistogram.indices { expiryHistogram[i].merge(other.expiryHistogram[i]) }
         for i in elementHistogram.indices { elementHistogram[i].merge(other.elementHistogram[i]) }
         top.merge(other.top)
-        for (t, o) in other.topByType {
-            if topByType[t] == nil { topByType[t] = TopKeys(limit: options.top) }
-            topByType[t]!.merge(o)
+        for (t, o) in other.typeTops {
+            if let i = typeTops.firstIndex(where: { $0.type == t }) {
+                typeTops[i].top.merge(o)
+            } else {
+                var top = TopKeys(limit: options.top)
+                top.merge(o)
+                typeTops.append((t, top))
+            }
         }
         if options.byPrefix { prefixes.merge(other.prefixes) }
+    }
+
+    @inline(__always) private func addToGroup(_ k: KeyMemory) {
+        for i in groups.indices where groups[i].type == k.type && groups[i].encoding == k.encoding {
+            groups[i].tally.add(k.bytes)
+            return
+        }
+        groups.append(Group(type: k.type, encoding: k.encoding, tally: MemoryTally(keys: 1, bytes: k.bytes)))
+    }
+
+    private func addToGroup(type: String, encoding: String, _ t: MemoryTally) {
+        for i in groups.indices where groups[i].type == type && groups[i].encoding == encoding {
+            groups[i].tally.merge(t)
+            return
+        }
+        groups.append(Group(type: type, encoding: encoding, tally: t))
     }
 
     private func expiryBucket(_ t: RedisTimestamp?) -> Int {
@@ -299,7 +342,9 @@ public struct PrefixTree: Sendable {
     public mutating func add(_ k: KeyMemory) {
         root.tally.add(k.bytes)
         if k.bytes >= root.top.threshold { root.top.offer(k) }
-        var ends = scratchEnds
+        // Taken out (not copied), so that clearing it reuses its storage instead of copying it.
+        var ends: [Int] = []
+        swap(&ends, &scratchEnds)
         k.key.bytes.withUnsafeBufferPointer { p in
             prefixEnds(p, into: &ends)
             for end in ends {
@@ -309,14 +354,16 @@ public struct PrefixTree: Sendable {
                     nodes[index].tally.add(k.bytes)
                     if k.bytes >= nodes[index].top.threshold { nodes[index].top.offer(k) }
                 } else {
-                    var node = Node(prefix: RedisBytes(Array(p[0..<end])), top: TopKeys(limit: topPerNode), hash: h)
+                    var node = Node(
+                        prefix: RedisBytes(Array(UnsafeBufferPointer(rebasing: p[0..<end]))), top: TopKeys(limit: topPerNode),
+                        hash: h)
                     node.tally.add(k.bytes)
                     node.top.offer(k)
                     insert(node, slot: -index - 1)
                 }
             }
         }
-        scratchEnds = ends
+        swap(&ends, &scratchEnds)
         if nodes.count > maxNodes { prune() }
     }
 
