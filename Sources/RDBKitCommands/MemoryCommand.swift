@@ -404,7 +404,7 @@ final class AnalysisMerger: JSONByteSink, @unchecked Sendable {
             lock.unlock()
             if let (a, keys) = a {
                 global.merge(a)
-                for k in keys { global.addToPrefixes(k) }
+                for i in keys.indices { global.addToPrefixes(keys[i]) }
             }
         }
     }

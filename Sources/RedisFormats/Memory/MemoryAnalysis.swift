@@ -79,27 +79,40 @@ public struct TopKeys: Sendable {
         }
     }
 
+    /// `h[i]` before `h[j]` in ``less(_:_:)``, read in place (no copies of the entries).
+    @inline(__always) private static func less(_ h: UnsafeMutableBufferPointer<KeyMemory>, _ i: Int, _ j: Int) -> Bool {
+        if h[i].bytes != h[j].bytes { return h[i].bytes < h[j].bytes }
+        if h[i].db != h[j].db { return h[i].db > h[j].db }
+        return keyGreater(h[i].key.bytes, h[j].key.bytes)
+    }
+
+    // The sifts swap through the buffer: entries are moved, not copied with their references.
     private mutating func siftUp(_ i: Int) {
-        var i = i
-        while i > 0 {
-            let p = (i - 1) / 2
-            guard Self.less(heap[i], heap[p]) else { return }
-            heap.swapAt(i, p)
-            i = p
+        heap.withUnsafeMutableBufferPointer { h in
+            var i = i
+            while i > 0 {
+                let p = (i - 1) / 2
+                guard Self.less(h, i, p) else { return }
+                h.swapAt(i, p)
+                i = p
+            }
         }
     }
 
     private mutating func siftDown(_ i: Int) {
-        var i = i
-        while true {
-            let l = 2 * i + 1
-            let r = l + 1
-            var m = i
-            if l < heap.count && Self.less(heap[l], heap[m]) { m = l }
-            if r < heap.count && Self.less(heap[r], heap[m]) { m = r }
-            if m == i { return }
-            heap.swapAt(i, m)
-            i = m
+        heap.withUnsafeMutableBufferPointer { h in
+            var i = i
+            let n = h.count
+            while true {
+                let l = 2 * i + 1
+                let r = l + 1
+                var m = i
+                if l < n && Self.less(h, l, m) { m = l }
+                if r < n && Self.less(h, r, m) { m = r }
+                if m == i { return }
+                h.swapAt(i, m)
+                i = m
+            }
         }
     }
 }
@@ -282,10 +295,9 @@ public struct PrefixTree: Sendable {
     public private(set) var root: Node
     /// Kept nodes (unordered).
     public private(set) var nodes: [Node] = []
-    /// `nodes[i].hash`, apart, so that probing touches no node.
-    private var hashes: [UInt64] = []
-    /// Open addressing: node index + 1, 0 for empty; capacity a power of two above twice `maxNodes`.
-    private var slots: [Int32]
+    /// Open addressing: the hash's high 32 bits over node index + 1, 0 for empty (so that probing
+    /// touches no node until the tags agree); capacity a power of two above twice `maxNodes`.
+    private var slots: [UInt64]
     /// Bytes a node's figure may be short by (0: exact).
     public private(set) var errorBound = 0
     /// Nodes dropped by pruning, and their keys and bytes then (a key counts once per dropped prefix).
@@ -392,13 +404,15 @@ public struct PrefixTree: Sendable {
 
     /// The node's index, or −(free slot + 1).
     @inline(__always) private mutating func find(_ p: UnsafeBufferPointer<UInt8>, count: Int, hash: UInt64) -> Int {
-        if slots.isEmpty { slots = [Int32](repeating: 0, count: 64) }
+        if slots.isEmpty { slots = [UInt64](repeating: 0, count: 64) }
         let mask = slots.count - 1
+        let tag = hash >> 32
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
-            let s = Int(slots[i])
+            let slot = slots[i]
+            let s = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF)
             if s == 0 { return -i - 1 }
-            if hashes[s - 1] == hash && sameBytes(s - 1, p, count) { return s - 1 }
+            if slot >> 32 == tag && sameBytes(s - 1, p, count) { return s - 1 }
             i = (i + 1) & mask
         }
     }
@@ -412,19 +426,22 @@ public struct PrefixTree: Sendable {
 
     private mutating func insert(_ node: Node, slot: Int) {
         nodes.append(node)
-        hashes.append(node.hash)
-        slots[slot] = Int32(nodes.count)
+        slots[slot] = Self.slotValue(node.hash, index: nodes.count - 1)
         if nodes.count * 2 > slots.count { rebuildSlots(capacity: slots.count * 2) }
+    }
+
+    @inline(__always) private static func slotValue(_ hash: UInt64, index: Int) -> UInt64 {
+        (hash >> 32) << 32 | UInt64(index + 1)
     }
 
     /// Re-slots every node into a table of `capacity` slots (a power of two).
     private mutating func rebuildSlots(capacity: Int) {
-        slots = [Int32](repeating: 0, count: capacity)
+        slots = [UInt64](repeating: 0, count: capacity)
         let mask = capacity - 1
         for (n, node) in nodes.enumerated() {
             var i = Int(truncatingIfNeeded: node.hash) & mask
             while slots[i] != 0 { i = (i + 1) & mask }
-            slots[i] = Int32(n + 1)
+            slots[i] = Self.slotValue(node.hash, index: n)
         }
     }
 
@@ -445,7 +462,6 @@ public struct PrefixTree: Sendable {
             }
         }
         nodes = kept
-        hashes = kept.map(\.hash)
         rebuildSlots(capacity: slots.count)
         errorBound += threshold
         prunes += 1
