@@ -357,13 +357,13 @@ struct MemoryCommand: ParsableCommand {
         }
         CSVText.appendDecimal(Int64(bitPattern: k.db), to: &line)
         line.append(UInt8(ascii: ","))
-        line.append(contentsOf: k.type == "zset" ? "sortedset".utf8 : k.type.utf8)
+        CSVText.appendText(k.type == "zset" ? "sortedset" : k.type, to: &line)
         line.append(UInt8(ascii: ","))
         CSVText.appendField(k.key, policy: policy, to: &line)
         line.append(UInt8(ascii: ","))
         CSVText.appendDecimal(Int64(k.bytes), to: &line)
         line.append(UInt8(ascii: ","))
-        line.append(contentsOf: k.encoding.utf8)
+        CSVText.appendText(k.encoding, to: &line)
         line.append(UInt8(ascii: ","))
         CSVText.appendDecimal(Int64(k.elements), to: &line)
         line.append(UInt8(ascii: ","))
@@ -404,7 +404,7 @@ final class AnalysisMerger: JSONByteSink, @unchecked Sendable {
             lock.unlock()
             if let (a, keys) = a {
                 global.merge(a)
-                for k in keys { global.addToPrefixes(k) }
+                for i in keys.indices { global.addToPrefixes(keys[i]) }
             }
         }
     }
@@ -467,21 +467,44 @@ enum CSVText {
     static func appendDecimal(_ v: Int64, to out: inout [UInt8]) {
         if v < 0 { out.append(UInt8(ascii: "-")) }
         var m = v.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let n = withUnsafeMutableBytes(of: &digits) { buf -> Int in
-            var i = 0
-            repeat {
-                buf[23 - i] = UInt8(48 + m % 10)
-                m /= 10
-                i += 1
-            } while m > 0
-            return i
+        if m < 10 {
+            out.append(UInt8(truncatingIfNeeded: 48 &+ m))
+            return
         }
-        withUnsafeBytes(of: &digits) { buf in out += buf[(24 - n)...] }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buf in
+            var i = 24
+            repeat {
+                i -= 1
+                buf[i] = UInt8(truncatingIfNeeded: 48 &+ m % 10)
+                m /= 10
+            } while m > 0
+            // A contiguous buffer, not a slice: appended with one copy rather than byte by byte.
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[i...]))
+        }
+    }
+
+    /// The UTF-8 of a (short) string, copied at once.
+    @inline(__always) static func appendText(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { out.append(contentsOf: $0) }
     }
 
     /// ``field(_:policy:)`` as bytes, without building a String for the common case.
     static func appendField(_ key: RedisBytes, policy: JSONBytesPolicy, to out: inout [UInt8]) {
+        // Most keys are printable ASCII without a comma or quote: one pass, copied as they are.
+        if policy != .base64 {
+            let plain = key.bytes.withUnsafeBufferPointer { p -> Bool in
+                for c in p where c < 0x20 || c >= 0x7F || c == UInt8(ascii: ",") || c == UInt8(ascii: "\"") {
+                    return false
+                }
+                return true
+            }
+            if plain {
+                out.append(contentsOf: key.bytes)
+                return
+            }
+        }
         if policy != .base64, JSONText.isPrintableUTF8(key.bytes),
             !key.bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 })
         {
@@ -509,6 +532,40 @@ enum CSVText {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         if month <= 2 { year += 1 }
+        if year >= 0 && year <= 9999 {
+            // The common case in one stack buffer, appended at once.
+            var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &text) { b in
+                func put(_ at: Int, _ v: Int64) {
+                    b[at] = UInt8(truncatingIfNeeded: 48 + v / 10)
+                    b[at + 1] = UInt8(truncatingIfNeeded: 48 + v % 10)
+                }
+                put(0, year / 100)
+                put(2, year % 100)
+                b[4] = UInt8(ascii: "-")
+                put(5, month)
+                b[7] = UInt8(ascii: "-")
+                put(8, day)
+                b[10] = UInt8(ascii: "T")
+                put(11, secOfDay / 3600)
+                b[13] = UInt8(ascii: ":")
+                put(14, secOfDay / 60 % 60)
+                b[16] = UInt8(ascii: ":")
+                put(17, secOfDay % 60)
+                var n = 19
+                if millis != 0 {
+                    b[19] = UInt8(ascii: ".")
+                    b[20] = UInt8(truncatingIfNeeded: 48 + millis / 100)
+                    put(21, millis % 100)
+                    b[23] = 48
+                    b[24] = 48
+                    b[25] = 48
+                    n = 26
+                }
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[0..<n]))
+            }
+            return
+        }
         func two(_ v: Int64) {
             out.append(UInt8(48 + v / 10))
             out.append(UInt8(48 + v % 10))

@@ -323,6 +323,28 @@ struct ZiplistIterator {
 /// Intset blobs (`intset.c`), type 11: `u32le encoding (2/4/8) | u32le length | length × intN LE`,
 /// ascending and unique.
 enum Intset {
+    /// The member count and the first and last members, without walking the members (the header is
+    /// checked as ``forEach(_:deep:_:)`` checks it). The members are sorted, so the first and last are
+    /// the extremes; only a deep check (``forEach(_:deep:_:)`` with `deep`) verifies that.
+    static func bounds(_ blob: UnsafeRawBufferPointer) throws(BlobFailure) -> (count: Int, first: Int64, last: Int64) {
+        let c = unsafe ByteCursor(blob)
+        guard blob.count >= 8 else {
+            throw BlobFailure(message: "intset of \(blob.count) bytes is shorter than its header", position: 0)
+        }
+        let width = Int(c.uint32LE(at: 0))
+        guard width == 2 || width == 4 || width == 8 else {
+            throw BlobFailure(message: "invalid intset encoding \(width)", position: 0)
+        }
+        let length = Int(c.uint32LE(at: 4))
+        guard length <= (blob.count - 8) / width, 8 + length * width == blob.count else {
+            throw BlobFailure(
+                message: "intset of \(length) × \(width)-byte members does not fill its \(blob.count)-byte blob",
+                position: 4)
+        }
+        guard length > 0 else { return (0, 0, 0) }
+        return (length, c.intLE(at: 8, width: width), c.intLE(at: 8 + (length - 1) * width, width: width))
+    }
+
     @discardableResult
     static func forEach<E: Error>(
         _ blob: UnsafeRawBufferPointer, deep: Bool, _ body: (Int64) throws(E) -> Void

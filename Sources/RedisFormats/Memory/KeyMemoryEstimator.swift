@@ -217,6 +217,14 @@ public final class KeyMemoryEstimator: RDBValueVisitor {
         blobBytes += model.blob(blob.byteCount)
     }
 
+    public var acceptsStreamEntryShapes: Bool { true }
+
+    public func visitStreamEntryShape(fieldCount: Int, byteCount: Int) {
+        elements += 1
+        largest = max(largest, byteCount)
+        streamPayload += byteCount + 2 * fieldCount
+    }
+
     public func visitElement(_ element: RDBElement) {
         switch element {
         case .streamEntry(let e):

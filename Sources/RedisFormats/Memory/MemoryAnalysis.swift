@@ -44,6 +44,7 @@ public struct TopKeys: Sendable {
     public mutating func offer(_ k: KeyMemory) {
         guard limit > 0 else { return }
         if heap.count < limit {
+            if heap.isEmpty { heap.reserveCapacity(min(limit, 16)) }
             heap.append(k)
             siftUp(heap.count - 1)
         } else if Self.less(heap[0], k) {
@@ -64,30 +65,54 @@ public struct TopKeys: Sendable {
     @inline(__always) static func less(_ a: KeyMemory, _ b: KeyMemory) -> Bool {
         if a.bytes != b.bytes { return a.bytes < b.bytes }
         if a.db != b.db { return a.db > b.db }
-        return a.key.lexicographicallyPrecedes(b.key) == false && a.key != b.key
+        return keyGreater(a.key.bytes, b.key.bytes)
     }
 
+    /// Whether `a` sorts after `b` byte by byte (a prefix first), as `b < a` for ``RedisBytes``, with memcmp.
+    @inline(__always) static func keyGreater(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                let n = min(pa.count, pb.count)
+                let c = n == 0 ? 0 : memcmp(pa.baseAddress!, pb.baseAddress!, n)
+                return c != 0 ? c > 0 : pa.count > pb.count
+            }
+        }
+    }
+
+    /// `h[i]` before `h[j]` in ``less(_:_:)``, read in place (no copies of the entries).
+    @inline(__always) private static func less(_ h: UnsafeMutableBufferPointer<KeyMemory>, _ i: Int, _ j: Int) -> Bool {
+        if h[i].bytes != h[j].bytes { return h[i].bytes < h[j].bytes }
+        if h[i].db != h[j].db { return h[i].db > h[j].db }
+        return keyGreater(h[i].key.bytes, h[j].key.bytes)
+    }
+
+    // The sifts swap through the buffer: entries are moved, not copied with their references.
     private mutating func siftUp(_ i: Int) {
-        var i = i
-        while i > 0 {
-            let p = (i - 1) / 2
-            guard Self.less(heap[i], heap[p]) else { return }
-            heap.swapAt(i, p)
-            i = p
+        heap.withUnsafeMutableBufferPointer { h in
+            var i = i
+            while i > 0 {
+                let p = (i - 1) / 2
+                guard Self.less(h, i, p) else { return }
+                h.swapAt(i, p)
+                i = p
+            }
         }
     }
 
     private mutating func siftDown(_ i: Int) {
-        var i = i
-        while true {
-            let l = 2 * i + 1
-            let r = l + 1
-            var m = i
-            if l < heap.count && Self.less(heap[l], heap[m]) { m = l }
-            if r < heap.count && Self.less(heap[r], heap[m]) { m = r }
-            if m == i { return }
-            heap.swapAt(i, m)
-            i = m
+        heap.withUnsafeMutableBufferPointer { h in
+            var i = i
+            let n = h.count
+            while true {
+                let l = 2 * i + 1
+                let r = l + 1
+                var m = i
+                if l < n && Self.less(h, l, m) { m = l }
+                if r < n && Self.less(h, r, m) { m = r }
+                if m == i { return }
+                h.swapAt(i, m)
+                i = m
+            }
         }
     }
 }
@@ -121,24 +146,36 @@ public final class MemoryAnalysis {
     public private(set) var totals = MemoryTally()
     public private(set) var keysWithExpiry = 0
     public private(set) var roughKeys = 0
-    public private(set) var byType: [String: MemoryTally] = [:]
+    public var byType: [String: MemoryTally] {
+        var out: [String: MemoryTally] = [:]
+        for g in groups { out[g.type, default: MemoryTally()].merge(g.tally) }
+        return out
+    }
     /// Keyed `type/encoding`.
     public var byEncoding: [String: MemoryTally] {
         var out: [String: MemoryTally] = [:]
-        for (k, v) in encodings { out["\(k.type)/\(k.encoding)"] = v }
+        for g in groups { out["\(g.type)/\(g.encoding)"] = g.tally }
         return out
     }
-    private struct TypeEncoding: Hashable {
+    /// Tallies per type and encoding: a handful, found by a linear scan (cheaper per key than hashing
+    /// two strings).
+    private struct Group {
         var type: String
         var encoding: String
+        var tally = MemoryTally()
     }
-    private var encodings: [TypeEncoding: MemoryTally] = [:]
+    private var groups: [Group] = []
     public private(set) var byDB: [UInt64: MemoryTally] = [:]
     public private(set) var expiryHistogram = [MemoryTally](repeating: MemoryTally(), count: 6)
     /// Collections (not strings) by element count.
     public private(set) var elementHistogram = [MemoryTally](repeating: MemoryTally(), count: 7)
     public private(set) var top: TopKeys
-    public private(set) var topByType: [String: TopKeys] = [:]
+    public var topByType: [String: TopKeys] {
+        var out: [String: TopKeys] = [:]
+        for t in typeTops { out[t.type] = t.top }
+        return out
+    }
+    private var typeTops: [(type: String, top: TopKeys)] = []
     public private(set) var prefixes: PrefixTree
 
     public init(options: Options) {
@@ -152,20 +189,19 @@ public final class MemoryAnalysis {
     public func add(_ k: KeyMemory) {
         totals.add(k.bytes)
         if k.isRough { roughKeys += 1 }
-        byType[k.type, default: MemoryTally()].add(k.bytes)
-        encodings[TypeEncoding(type: k.type, encoding: k.encoding), default: MemoryTally()].add(k.bytes)
+        addToGroup(k)
         byDB[k.db, default: MemoryTally()].add(k.bytes)
         expiryHistogram[expiryBucket(k.expiresAt)].add(k.bytes)
         if k.type != "string" { elementHistogram[Self.elementBucket(k.elements)].add(k.bytes) }
         if k.expiresAt != nil { keysWithExpiry += 1 }
         if options.top > 0 {
             if k.bytes >= top.threshold { top.offer(k) }
-            if let t = topByType[k.type] {
-                if k.bytes >= t.threshold { topByType[k.type]!.offer(k) }
+            if let i = typeTops.firstIndex(where: { $0.type == k.type }) {
+                if k.bytes >= typeTops[i].top.threshold { typeTops[i].top.offer(k) }
             } else {
                 var t = TopKeys(limit: options.top)
                 t.offer(k)
-                topByType[k.type] = t
+                typeTops.append((k.type, t))
             }
         }
         if options.byPrefix { prefixes.add(k) }
@@ -182,17 +218,37 @@ public final class MemoryAnalysis {
         totals.bytes += other.totals.bytes
         keysWithExpiry += other.keysWithExpiry
         roughKeys += other.roughKeys
-        for (k, v) in other.byType { byType[k, default: MemoryTally()].merge(v) }
-        for (k, v) in other.encodings { encodings[k, default: MemoryTally()].merge(v) }
+        for g in other.groups { addToGroup(type: g.type, encoding: g.encoding, g.tally) }
         for (k, v) in other.byDB { byDB[k, default: MemoryTally()].merge(v) }
         for i in expiryHistogram.indices { expiryHistogram[i].merge(other.expiryHistogram[i]) }
         for i in elementHistogram.indices { elementHistogram[i].merge(other.elementHistogram[i]) }
         top.merge(other.top)
-        for (t, o) in other.topByType {
-            if topByType[t] == nil { topByType[t] = TopKeys(limit: options.top) }
-            topByType[t]!.merge(o)
+        for (t, o) in other.typeTops {
+            if let i = typeTops.firstIndex(where: { $0.type == t }) {
+                typeTops[i].top.merge(o)
+            } else {
+                var top = TopKeys(limit: options.top)
+                top.merge(o)
+                typeTops.append((t, top))
+            }
         }
         if options.byPrefix { prefixes.merge(other.prefixes) }
+    }
+
+    @inline(__always) private func addToGroup(_ k: KeyMemory) {
+        for i in groups.indices where groups[i].type == k.type && groups[i].encoding == k.encoding {
+            groups[i].tally.add(k.bytes)
+            return
+        }
+        groups.append(Group(type: k.type, encoding: k.encoding, tally: MemoryTally(keys: 1, bytes: k.bytes)))
+    }
+
+    private func addToGroup(type: String, encoding: String, _ t: MemoryTally) {
+        for i in groups.indices where groups[i].type == type && groups[i].encoding == encoding {
+            groups[i].tally.merge(t)
+            return
+        }
+        groups.append(Group(type: type, encoding: encoding, tally: t))
     }
 
     private func expiryBucket(_ t: RedisTimestamp?) -> Int {
@@ -239,10 +295,9 @@ public struct PrefixTree: Sendable {
     public private(set) var root: Node
     /// Kept nodes (unordered).
     public private(set) var nodes: [Node] = []
-    /// `nodes[i].hash`, apart, so that probing touches no node.
-    private var hashes: [UInt64] = []
-    /// Open addressing: node index + 1, 0 for empty; capacity a power of two above twice `maxNodes`.
-    private var slots: [Int32]
+    /// Open addressing: the hash's high 32 bits over node index + 1, 0 for empty (so that probing
+    /// touches no node until the tags agree); capacity a power of two above twice `maxNodes`.
+    private var slots: [UInt64]
     /// Bytes a node's figure may be short by (0: exact).
     public private(set) var errorBound = 0
     /// Nodes dropped by pruning, and their keys and bytes then (a key counts once per dropped prefix).
@@ -299,7 +354,9 @@ public struct PrefixTree: Sendable {
     public mutating func add(_ k: KeyMemory) {
         root.tally.add(k.bytes)
         if k.bytes >= root.top.threshold { root.top.offer(k) }
-        var ends = scratchEnds
+        // Taken out (not copied), so that clearing it reuses its storage instead of copying it.
+        var ends: [Int] = []
+        swap(&ends, &scratchEnds)
         k.key.bytes.withUnsafeBufferPointer { p in
             prefixEnds(p, into: &ends)
             for end in ends {
@@ -309,14 +366,16 @@ public struct PrefixTree: Sendable {
                     nodes[index].tally.add(k.bytes)
                     if k.bytes >= nodes[index].top.threshold { nodes[index].top.offer(k) }
                 } else {
-                    var node = Node(prefix: RedisBytes(Array(p[0..<end])), top: TopKeys(limit: topPerNode), hash: h)
+                    var node = Node(
+                        prefix: RedisBytes(Array(UnsafeBufferPointer(rebasing: p[0..<end]))), top: TopKeys(limit: topPerNode),
+                        hash: h)
                     node.tally.add(k.bytes)
                     node.top.offer(k)
                     insert(node, slot: -index - 1)
                 }
             }
         }
-        scratchEnds = ends
+        swap(&ends, &scratchEnds)
         if nodes.count > maxNodes { prune() }
     }
 
@@ -345,13 +404,15 @@ public struct PrefixTree: Sendable {
 
     /// The node's index, or −(free slot + 1).
     @inline(__always) private mutating func find(_ p: UnsafeBufferPointer<UInt8>, count: Int, hash: UInt64) -> Int {
-        if slots.isEmpty { slots = [Int32](repeating: 0, count: 64) }
+        if slots.isEmpty { slots = [UInt64](repeating: 0, count: 64) }
         let mask = slots.count - 1
+        let tag = hash >> 32
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
-            let s = Int(slots[i])
+            let slot = slots[i]
+            let s = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF)
             if s == 0 { return -i - 1 }
-            if hashes[s - 1] == hash && sameBytes(s - 1, p, count) { return s - 1 }
+            if slot >> 32 == tag && sameBytes(s - 1, p, count) { return s - 1 }
             i = (i + 1) & mask
         }
     }
@@ -365,19 +426,22 @@ public struct PrefixTree: Sendable {
 
     private mutating func insert(_ node: Node, slot: Int) {
         nodes.append(node)
-        hashes.append(node.hash)
-        slots[slot] = Int32(nodes.count)
+        slots[slot] = Self.slotValue(node.hash, index: nodes.count - 1)
         if nodes.count * 2 > slots.count { rebuildSlots(capacity: slots.count * 2) }
+    }
+
+    @inline(__always) private static func slotValue(_ hash: UInt64, index: Int) -> UInt64 {
+        (hash >> 32) << 32 | UInt64(index + 1)
     }
 
     /// Re-slots every node into a table of `capacity` slots (a power of two).
     private mutating func rebuildSlots(capacity: Int) {
-        slots = [Int32](repeating: 0, count: capacity)
+        slots = [UInt64](repeating: 0, count: capacity)
         let mask = capacity - 1
         for (n, node) in nodes.enumerated() {
             var i = Int(truncatingIfNeeded: node.hash) & mask
             while slots[i] != 0 { i = (i + 1) & mask }
-            slots[i] = Int32(n + 1)
+            slots[i] = Self.slotValue(node.hash, index: n)
         }
     }
 
@@ -398,7 +462,6 @@ public struct PrefixTree: Sendable {
             }
         }
         nodes = kept
-        hashes = kept.map(\.hash)
         rebuildSlots(capacity: slots.count)
         errorBound += threshold
         prunes += 1

@@ -42,10 +42,17 @@ extension RDBReader {
             guard masterFieldCount >= 0 else {
                 throw BlobFailure(message: "negative master field count", position: it.entryStart)
             }
+            // Memory estimates take entries as their field count and byte count (no owned copies).
+            let shapes = keep && sink.countsStreamEntries
             var masterFields: [RedisBytes] = []
+            var masterLengths: [Int] = []
             for _ in 0..<masterFieldCount {
                 let f = try it.require("a master field name")
-                if keep { masterFields.append(f.redisBytes) }
+                if shapes {
+                    masterLengths.append(ShapeSink.length(f))
+                } else if keep {
+                    masterFields.append(f.redisBytes)
+                }
             }
             let terminator = try it.requireInt("the master entry terminator")
             guard terminator == 0 else {
@@ -61,14 +68,20 @@ extension RDBReader {
                 let msDiff = try it.requireInt("an entry's ms delta")
                 let seqDiff = try it.requireInt("an entry's seq delta")
                 let isDeleted = flags & Self.flagDeleted != 0
-                let emitting = keep && !isDeleted
+                let emitting = keep && !isDeleted && !shapes
+                let measuring = shapes && !isDeleted
+                var entryBytes = 0
                 var fields: [StreamField] = []
                 let fieldCount: Int64
                 if flags & Self.flagSameFields != 0 {
                     fieldCount = masterFieldCount
                     for i in 0..<Int(masterFieldCount) {
                         let v = try it.require("an entry value")
-                        if emitting { fields.append(StreamField(name: masterFields[i], value: v.redisBytes)) }
+                        if emitting {
+                            fields.append(StreamField(name: masterFields[i], value: v.redisBytes))
+                        } else if measuring {
+                            entryBytes += masterLengths[i] + ShapeSink.length(v)
+                        }
                     }
                 } else {
                     fieldCount = try it.requireInt("an entry's field count")
@@ -76,7 +89,11 @@ extension RDBReader {
                     for _ in 0..<fieldCount {
                         let f = try it.require("an entry field")
                         let v = try it.require("an entry value")
-                        if emitting { fields.append(StreamField(name: f.redisBytes, value: v.redisBytes)) }
+                        if emitting {
+                            fields.append(StreamField(name: f.redisBytes, value: v.redisBytes))
+                        } else if measuring {
+                            entryBytes += ShapeSink.length(f) + ShapeSink.length(v)
+                        }
                     }
                 }
                 let lpCount = try it.requireInt("an entry's lp-count")
@@ -91,6 +108,8 @@ extension RDBReader {
                     let id = StreamID(
                         ms: master.ms &+ UInt64(bitPattern: msDiff), seq: master.seq &+ UInt64(bitPattern: seqDiff))
                     sink.element(.streamEntry(StreamEntry(id: id, fields: fields)))
+                } else if measuring {
+                    sink.streamEntryShape(fieldCount: Int(fieldCount), byteCount: entryBytes)
                 }
             }
             if deep && (live != liveCount || deleted != deletedCount) {

@@ -244,6 +244,12 @@ extension RDBReader {
                     if keep { unsafe sink.field(.bytes(f), .bytes(v), nil) }
                 }.get()
             case .setIntset:
+                if keep && !deep && sink.countsSortedIntegerBlobs {
+                    // Memory estimates: the count and the extremes, without walking the members.
+                    let b = try unsafe Intset.bounds(blob)
+                    sink.sortedIntegerBlob(count: b.count, first: b.first, last: b.last)
+                    return
+                }
                 _ = try unsafe Intset.forEach(blob, deep: deep) { (v: Int64) in
                     if keep { sink.member(.int(v)) }
                 }.get()

@@ -43,6 +43,13 @@ public protocol RDBValueVisitor: AnyObject {
     /// An LZF-compressed string value that decompresses to `length` bytes, when
     /// ``needsCompressedStringBytes`` is false. By default nothing happens.
     func visitCompressedString(length: Int)
+    /// Whether ``RDBReader/visitValueShape(_:)`` may hand each stream entry over as
+    /// ``visitStreamEntryShape(fieldCount:byteCount:)`` instead of whole through ``visitElement(_:)``.
+    /// False by default.
+    var acceptsStreamEntryShapes: Bool { get }
+    /// A stream entry's field count and the bytes of its field names and values (integers as their
+    /// decimal text), when ``acceptsStreamEntryShapes`` is true. By default nothing happens.
+    func visitStreamEntryShape(fieldCount: Int, byteCount: Int)
 }
 
 /// The size and kind of one compact-encoding blob of a value, for memory estimates.
@@ -72,6 +79,8 @@ extension RDBValueVisitor {
     public var needsCompressedStringBytes: Bool { true }
     public func visitCompressedString(length: Int) {}
     public func visitEncodedBlob(_ blob: RDBEncodedBlob) {}
+    public var acceptsStreamEntryShapes: Bool { false }
+    public func visitStreamEntryShape(fieldCount: Int, byteCount: Int) {}
 
     public func visitMember(integer: Int64) {
         var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
@@ -97,9 +106,20 @@ protocol ElementSink {
     /// it is validated and ``compressedString(length:)`` gets its length.
     var needsCompressedStringBytes: Bool { get }
     mutating func compressedString(length: Int)
+    /// Whether a sorted integer blob (intset) may be handed over as its count and extremes through
+    /// ``sortedIntegerBlob(count:first:last:)`` instead of member by member (outside deep checks).
+    var countsSortedIntegerBlobs: Bool { get }
+    mutating func sortedIntegerBlob(count: Int, first: Int64, last: Int64)
+    /// Whether stream entries may be handed over as ``streamEntryShape(fieldCount:byteCount:)``.
+    var countsStreamEntries: Bool { get }
+    mutating func streamEntryShape(fieldCount: Int, byteCount: Int)
 }
 
 extension ElementSink {
+    var countsSortedIntegerBlobs: Bool { false }
+    mutating func sortedIntegerBlob(count: Int, first: Int64, last: Int64) {}
+    var countsStreamEntries: Bool { false }
+    mutating func streamEntryShape(fieldCount: Int, byteCount: Int) {}
     mutating func encodedBlob(_ blob: RDBEncodedBlob) {}
     var needsCompressedStringBytes: Bool { true }
     mutating func compressedString(length: Int) {}
@@ -266,6 +286,17 @@ struct ShapeSink: ElementSink {
     mutating func encodedBlob(_ blob: RDBEncodedBlob) {
         sawBlob = true
         inner.encodedBlob(blob)
+    }
+    var countsStreamEntries: Bool { inner.visitor.acceptsStreamEntryShapes }
+    mutating func streamEntryShape(fieldCount: Int, byteCount: Int) {
+        inner.visitor.visitStreamEntryShape(fieldCount: fieldCount, byteCount: byteCount)
+    }
+    /// Intsets are sorted: the longest decimal text is the first's or the last's.
+    var countsSortedIntegerBlobs: Bool { true }
+    mutating func sortedIntegerBlob(count: Int, first: Int64, last: Int64) {
+        guard count > 0 else { return }
+        elements += count
+        largest = max(largest, Self.length(.int(first)), Self.length(.int(last)))
     }
 }
 
