@@ -80,7 +80,11 @@ final class Replayer {
     let settings: ReplaySettings
     private(set) var summary = ReplaySummary()
     /// The first failure when `--on-error stop`: the replay stops sending and throws it.
-    private(set) var stopError: RedisClientError?
+    private(set) var stopError: RedisClientError? {
+        didSet { shouldStop = stopError != nil }
+    }
+    /// Whether ``stopError`` is set (a stored flag: testing the optional error on every key copies it).
+    private(set) var shouldStop = false
     var onProgress: ((Int64, Int) -> Void)?
     /// Tracks what the server acknowledged, for `--checkpoint`.
     var checkpoint: ReplayCheckpoint?
@@ -160,7 +164,6 @@ final class Replayer {
 
     deinit { if reportFD >= 0 { close(reportFD) } }
 
-    var shouldStop: Bool { stopError != nil }
 
     // MARK: Replies
 

@@ -37,8 +37,8 @@ public final class DumpPayloadBuilder: ByteTee {
         try reader.teeRawValue(into: self)
         payload.append(UInt8(truncatingIfNeeded: version))
         payload.append(UInt8(truncatingIfNeeded: version >> 8))
-        let crc = CRC64.checksum(payload)
-        RDBEncoding.appendLittleEndian(crc, bytes: 8, to: &payload)
+        let crc = CRC64.checksum(payload).littleEndian
+        unsafe withUnsafeBytes(of: crc) { unsafe payload.append(contentsOf: $0) }
     }
 
     func take(_ bytes: UnsafeRawBufferPointer) {

@@ -48,6 +48,11 @@ public enum RESPWriter {
             out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v))
             return
         }
+        if v >= 10 && v < 100 {
+            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v / 10))
+            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10))
+            return
+        }
         // Room first, then the digits from the right, in place (reversing a slice would copy it).
         let n = decimalLength(v)
         out.append(contentsOf: repeatElement(UInt8(ascii: "-"), count: n))
