@@ -80,7 +80,11 @@ final class Replayer {
     let settings: ReplaySettings
     private(set) var summary = ReplaySummary()
     /// The first failure when `--on-error stop`: the replay stops sending and throws it.
-    private(set) var stopError: RedisClientError?
+    private(set) var stopError: RedisClientError? {
+        didSet { shouldStop = stopError != nil }
+    }
+    /// Whether ``stopError`` is set (a stored flag: testing the optional error on every key copies it).
+    private(set) var shouldStop = false
     var onProgress: ((Int64, Int) -> Void)?
     /// Tracks what the server acknowledged, for `--checkpoint`.
     var checkpoint: ReplayCheckpoint?
@@ -93,6 +97,10 @@ final class Replayer {
     var marker: ReplayMarker?
     let batch = ReplayBatch()
     private let recordCommands: RecordCommands
+    /// RESTORE payloads of values copied as stored, and commands of values read part by part: buffers kept
+    /// from key to key.
+    private let dumpBuilder = DumpPayloadBuilder()
+    private lazy var respWriter = RecordRESPWriter(commands: recordCommands)
     private var reportFD: Int32 = -1
     private let emitter = JSONEmitter(capacity: 4096)
 
@@ -156,7 +164,6 @@ final class Replayer {
 
     deinit { if reportFD >= 0 { close(reportFD) } }
 
-    var shouldStop: Bool { stopError != nil }
 
     // MARK: Replies
 
@@ -265,6 +272,16 @@ final class Replayer {
         try pipeline.send(argv, tag: tag)
     }
 
+    /// Whether commands can be written as RESP straight into the pipeline: one server (a cluster routes
+    /// argument arrays) and no `MULTI … EXEC` batch open (whose tags are collected).
+    var sendsDirect: Bool { cluster == nil && !batch.isOpen }
+
+    /// Sends one command that `encode` appends as RESP. Only when ``sendsDirect``.
+    func sendEncoded(_ ticket: Ticket, name: String, _ encode: (inout [UInt8]) -> Void) throws {
+        ticket.remaining += 1
+        try pipeline.send(tag: Tag(ticket: ticket, command: name), encodedBy: encode)
+    }
+
     /// Drops a ticket's hold once all its commands are sent.
     func release(_ ticket: Ticket) {
         checkpoint?.track(ticket)
@@ -349,10 +366,25 @@ final class Replayer {
         ticket.fileIndex = fileIndex
         ticket.sourceDB = h.db
         if restore && value == nil && copiesRaw(h.valueType) {
-            let raw = try reader.readRawValue()
+            try dumpBuilder.build(from: reader, type: h.valueType, version: UInt16(target.rdbVersion))
             ticket.resumeOffset = aofPart ? h.offset : reader.offset
             try select(db, offset: h.offset, file: file)
-            try restoreKey(h, type: h.valueType, body: raw, ticket: ticket)
+            try restoreKey(h, payload: dumpBuilder.payload, ticket: ticket)
+            release(ticket)
+            return
+        }
+        if !restore && value == nil && sendsDirect && RecordRESPWriter.writes(h.valueType) {
+            // Commands written as the reader lends the value's parts; sent once the value is read whole.
+            respWriter.begin(key: h.key, type: h.valueType)
+            try reader.visitValue(respWriter)
+            respWriter.end(expiresAt: h.expiresAt)
+            ticket.resumeOffset = aofPart ? h.offset : reader.offset
+            try select(db, offset: h.offset, file: file)
+            ticket.how = .commands
+            guard try clearForCommands(h, ticket: ticket) else { return }
+            try respWriter.forEachCommand { name, resp in
+                try sendEncoded(ticket, name: name) { $0.append(contentsOf: resp) }
+            }
             release(ticket)
             return
         }
@@ -368,15 +400,35 @@ final class Replayer {
         if restore {
             if let e = try? RDBWriter.encodeValue(value, key: h.key, for: target), e.loss.streamFields.isEmpty {
                 ticket.how = .reencoded
-                try restoreKey(h, type: e.type, body: e.body, ticket: ticket)
+                let payload = RecordCommands.dumpPayload([e.type.byte] + e.body, version: UInt16(target.rdbVersion))
+                try restoreKey(h, payload: payload, ticket: ticket)
                 release(ticket)
                 return
             }
         }
         ticket.how = .commands
+        guard try clearForCommands(h, ticket: ticket) else { return }
+        for argv in recordCommands.commands(key: h.key, value: value, expiresAt: h.expiresAt) {
+            try send(argv, ticket)
+        }
+        release(ticket)
+    }
+
+    /// Before a key's commands: `DEL` it (`--existing replace`, unless the target started empty), or ask
+    /// whether it exists (`skip`, `fail`). False when the key is not to be written: the ticket is released.
+    private func clearForCommands(_ h: RDBKeyHeader, ticket: Ticket) throws -> Bool {
         switch settings.existing {
         case .replace:
-            if !settings.targetEmpty { try send(["DEL", h.key], ticket) }
+            if !settings.targetEmpty {
+                if sendsDirect {
+                    try sendEncoded(ticket, name: "DEL") { out in
+                        out.append(contentsOf: Self.delHead)
+                        RESPWriter.appendBulk(h.key.bytes, to: &out)
+                    }
+                } else {
+                    try send(["DEL", h.key], ticket, name: "DEL")
+                }
+            }
         case .skip, .fail:
             let reply = try cluster?.call(["EXISTS", h.key]) ?? pipeline.call(["EXISTS", h.key])
             if case .integer(let n) = reply, n > 0 {
@@ -386,32 +438,51 @@ final class Replayer {
                     ticket.failure = ("EXISTS", "BUSYKEY the key exists on the target (commands mode without --replace)")
                 }
                 release(ticket)
-                return
+                return false
             }
         }
-        for argv in recordCommands.commands(key: h.key, value: value, expiresAt: h.expiresAt) {
-            try send(argv, ticket)
-        }
-        release(ticket)
+        return true
     }
 
-    /// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s | FREQ f]`.
-    private func restoreKey(_ h: RDBKeyHeader, type: RDBValueType, body: [UInt8], ticket: Ticket) throws {
-        var typed = [type.byte]
-        typed += body
-        let payload = RecordCommands.dumpPayload(typed, version: UInt16(target.rdbVersion))
-        var argv: [RedisBytes] = ["RESTORE", h.key, RedisBytes(String(h.expiresAt?.milliseconds ?? 0)), RedisBytes(payload)]
-        if settings.existing == .replace { argv.append("REPLACE") }
-        if h.expiresAt != nil { argv.append("ABSTTL") }
+    private static let delHead: [UInt8] = Array("*2\r\n$3\r\nDEL\r\n".utf8)
+    private static let restoreName: [UInt8] = Array("$7\r\nRESTORE\r\n".utf8)
+    private static let replaceArgument: [UInt8] = Array("$7\r\nREPLACE\r\n".utf8)
+    private static let absttlArgument: [UInt8] = Array("$6\r\nABSTTL\r\n".utf8)
+
+    /// `RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s | FREQ f]`, `payload` a whole DUMP payload.
+    private func restoreKey(_ h: RDBKeyHeader, payload: [UInt8], ticket: Ticket) throws {
+        let ttl = h.expiresAt?.milliseconds ?? 0
+        let replace = settings.existing == .replace
         // IDLETIME and FREQ exist from Redis 5.0 (RDB 9).
+        var hint: (name: RedisBytes, value: RedisBytes)?
         if target.rdbVersion >= 9 || target.dialect == .valkey {
             if let idle = h.lruIdleSeconds {
-                argv += ["IDLETIME", RedisBytes(String(idle))]
+                hint = ("IDLETIME", RedisBytes(String(idle)))
             } else if let f = h.lfuFrequency {
-                argv += ["FREQ", RedisBytes(String(f))]
+                hint = ("FREQ", RedisBytes(String(f)))
             }
         }
-        try send(argv, ticket)
+        guard sendsDirect else {
+            var argv: [RedisBytes] = ["RESTORE", h.key, RedisBytes(String(ttl)), RedisBytes(payload)]
+            if replace { argv.append("REPLACE") }
+            if h.expiresAt != nil { argv.append("ABSTTL") }
+            if let hint { argv += [hint.name, hint.value] }
+            return try send(argv, ticket, name: "RESTORE")
+        }
+        let argc = 4 + (replace ? 1 : 0) + (h.expiresAt != nil ? 1 : 0) + (hint != nil ? 2 : 0)
+        try sendEncoded(ticket, name: "RESTORE") { out in
+            RESPWriter.appendArrayHeader(argc, to: &out)
+            out.append(contentsOf: Self.restoreName)
+            RESPWriter.appendBulk(h.key.bytes, to: &out)
+            RESPWriter.appendBulk(decimal: ttl, to: &out)
+            RESPWriter.appendBulk(payload, to: &out)
+            if replace { out.append(contentsOf: Self.replaceArgument) }
+            if h.expiresAt != nil { out.append(contentsOf: Self.absttlArgument) }
+            if let hint {
+                RESPWriter.appendBulk(hint.name.bytes, to: &out)
+                RESPWriter.appendBulk(hint.value.bytes, to: &out)
+            }
+        }
     }
 
     // MARK: Sources

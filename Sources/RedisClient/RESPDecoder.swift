@@ -1,4 +1,5 @@
 import NIOCore
+import RedisFormats
 
 /// Decodes RESP2 and RESP3 replies. A reply is parsed only once it is complete in the buffer, so a
 /// partial reply leaves the reader index where it was.
@@ -51,16 +52,16 @@ struct RESPDecoder: ByteToMessageDecoder {
         RedisClientError(.protocolViolation, "the server sent bytes that are not RESP: \(what)")
     }
 
-    /// The line at `index` (without CRLF), moving `index` past it.
-    private static func line(_ b: UnsafeRawBufferPointer, _ index: inout Int) throws -> [UInt8] {
+    /// Where the line at `index` is (without CRLF), moving `index` past it: no copy.
+    private static func lineRange(_ b: UnsafeRawBufferPointer, _ index: inout Int) throws -> Range<Int> {
         let end = b.count
         var i = index
         while i + 1 < end {
             if b[i] == 0x0D {
                 guard b[i + 1] == 0x0A else { throw violation("CR without LF") }
-                let bytes = Array(b[index..<i])
+                let r = index..<i
                 index = i + 2
-                return bytes
+                return r
             }
             i += 1
         }
@@ -68,11 +69,38 @@ struct RESPDecoder: ByteToMessageDecoder {
         throw Incomplete()
     }
 
-    private static func integer(_ bytes: [UInt8]) throws -> Int64 {
-        guard let v = Int64(String(decoding: bytes, as: UTF8.self)) else {
-            throw violation("'\(String(decoding: bytes.prefix(40), as: UTF8.self))' is not an integer")
+    private static func text(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: b[r]), as: UTF8.self)
+    }
+
+    /// The line as a decimal integer, accepting what `Int64(String)` accepts (an optional sign, digits).
+    private static func integer(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) throws -> Int64 {
+        var i = r.lowerBound
+        var negative = false
+        if i < r.upperBound && (b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+")) {
+            negative = b[i] == UInt8(ascii: "-")
+            i += 1
         }
-        return v
+        var magnitude: UInt64 = 0
+        var ok = i < r.upperBound
+        while ok && i < r.upperBound {
+            let d = b[i] &- UInt8(ascii: "0")
+            if d > 9 {
+                ok = false
+                break
+            }
+            let (m, o1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (n, o2) = m.addingReportingOverflow(UInt64(d))
+            if o1 || o2 { ok = false }
+            magnitude = n
+            i += 1
+        }
+        if ok {
+            if negative && magnitude <= UInt64(Int64.max) + 1 { return magnitude == UInt64(Int64.max) + 1 ? .min : -Int64(magnitude) }
+            if !negative && magnitude <= UInt64(Int64.max) { return Int64(magnitude) }
+        }
+        let shown = UnsafeRawBufferPointer(rebasing: b[r.lowerBound..<min(r.upperBound, r.lowerBound + 40)])
+        throw violation("'\(String(decoding: shown, as: UTF8.self))' is not an integer")
     }
 
     private static func blob(_ b: UnsafeRawBufferPointer, _ index: inout Int, length: Int64, maxBulk: Int) throws -> [UInt8] {
@@ -92,7 +120,7 @@ struct RESPDecoder: ByteToMessageDecoder {
         guard index < b.count else { throw Incomplete() }
         let kind = b[index]
         index += 1
-        let l = try line(b, &index)
+        let r = try lineRange(b, &index)
         func elements(_ n: Int64) throws -> [RESPValue] {
             guard n >= 0, n <= Int64(maxBulk) else { throw violation("an aggregate of \(n) elements") }
             var out: [RESPValue] = []
@@ -101,20 +129,24 @@ struct RESPDecoder: ByteToMessageDecoder {
             return out
         }
         switch kind {
-        case UInt8(ascii: "+"): return .simpleString(String(decoding: l, as: UTF8.self))
-        case UInt8(ascii: "-"): return .error(String(decoding: l, as: UTF8.self))
-        case UInt8(ascii: ":"): return .integer(try integer(l))
+        case UInt8(ascii: "+"):
+            if r.count == 2 && b[r.lowerBound] == UInt8(ascii: "O") && b[r.lowerBound + 1] == UInt8(ascii: "K") {
+                return .simpleString("OK")
+            }
+            return .simpleString(text(b, r))
+        case UInt8(ascii: "-"): return .error(text(b, r))
+        case UInt8(ascii: ":"): return .integer(try integer(b, r))
         case UInt8(ascii: "$"):
-            let n = try integer(l)
+            let n = try integer(b, r)
             if n == -1 { return .bulkString(nil) }
             return .bulkString(try blob(b, &index, length: n, maxBulk: maxBulk))
         case UInt8(ascii: "*"):
-            let n = try integer(l)
+            let n = try integer(b, r)
             if n == -1 { return .array(nil) }
             return .array(try elements(n))
         case UInt8(ascii: "_"): return .null
         case UInt8(ascii: ","):
-            let t = String(decoding: l, as: UTF8.self)
+            let t = text(b, r)
             switch t.lowercased() {
             case "inf", "+inf": return .double(.infinity)
             case "-inf": return .double(-.infinity)
@@ -124,17 +156,19 @@ struct RESPDecoder: ByteToMessageDecoder {
                 return .double(d)
             }
         case UInt8(ascii: "#"):
-            guard l == [UInt8(ascii: "t")] || l == [UInt8(ascii: "f")] else { throw violation("a boolean that is not t or f") }
-            return .boolean(l[0] == UInt8(ascii: "t"))
-        case UInt8(ascii: "("): return .bigNumber(String(decoding: l, as: UTF8.self))
+            guard r.count == 1, b[r.lowerBound] == UInt8(ascii: "t") || b[r.lowerBound] == UInt8(ascii: "f") else {
+                throw violation("a boolean that is not t or f")
+            }
+            return .boolean(b[r.lowerBound] == UInt8(ascii: "t"))
+        case UInt8(ascii: "("): return .bigNumber(text(b, r))
         case UInt8(ascii: "!"):
-            return .error(String(decoding: try blob(b, &index, length: try integer(l), maxBulk: maxBulk), as: UTF8.self))
+            return .error(String(decoding: try blob(b, &index, length: try integer(b, r), maxBulk: maxBulk), as: UTF8.self))
         case UInt8(ascii: "="):
-            let t = try blob(b, &index, length: try integer(l), maxBulk: maxBulk)
+            let t = try blob(b, &index, length: try integer(b, r), maxBulk: maxBulk)
             guard t.count >= 4, t[3] == UInt8(ascii: ":") else { throw violation("a verbatim string without its format") }
             return .verbatim(format: String(decoding: t[0..<3], as: UTF8.self), text: Array(t[4...]))
         case UInt8(ascii: "%"), UInt8(ascii: "|"):
-            let n = try integer(l)
+            let n = try integer(b, r)
             guard n >= 0, n <= Int64(maxBulk) / 2 else { throw violation("a map of \(n) entries") }
             var pairs: [RESPValue.Pair] = []
             for _ in 0..<n {
@@ -145,8 +179,8 @@ struct RESPDecoder: ByteToMessageDecoder {
             // An attribute (`|`) annotates the reply that follows it; the reply is what the caller wants.
             if kind == UInt8(ascii: "|") { return try value(b, &index, depth: depth, maxBulk: maxBulk, maxDepth: maxDepth) }
             return .map(pairs)
-        case UInt8(ascii: "~"): return .set(try elements(try integer(l)))
-        case UInt8(ascii: ">"): return .push(try elements(try integer(l)))
+        case UInt8(ascii: "~"): return .set(try elements(try integer(b, r)))
+        case UInt8(ascii: ">"): return .push(try elements(try integer(b, r)))
         default:
             throw violation("unknown reply type byte 0x\(String(kind, radix: 16))")
         }
@@ -177,17 +211,7 @@ enum RESPEncoder {
 
     /// `n` in decimal, then CRLF.
     private static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
-        if n < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(n))
-        } else {
-            var v = n
-            let start = out.count
-            while v > 0 {
-                out.append(UInt8(ascii: "0") + UInt8(v % 10))
-                v /= 10
-            }
-            out[start...].reverse()
-        }
+        RESPWriter.appendDecimal(Int64(n), to: &out)
         out.append(0x0D)
         out.append(0x0A)
     }

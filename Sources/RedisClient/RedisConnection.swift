@@ -10,9 +10,13 @@ struct RedisRequest: Sendable {
     var promise: EventLoopPromise<[RESPValue]>
 }
 
-/// Matches replies to requests in send order. Lives on the channel's event loop only.
+/// Parses replies from the bytes read and matches them to requests in send order. Lives on the channel's
+/// event loop only.
+///
+/// Replies are parsed here, a whole read at a time, rather than by a `ByteToMessageHandler` in front:
+/// that passes each reply down the pipeline on its own, which costs more than parsing a `+OK`.
 final class RedisReplyHandler: ChannelDuplexHandler {
-    typealias InboundIn = RESPValue
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
@@ -29,6 +33,8 @@ final class RedisReplyHandler: ChannelDuplexHandler {
     }
     private var pending = CircularBuffer<Pending>()
     private var failure: RedisClientError?
+    /// The start of a reply not complete yet.
+    private var partial: ByteBuffer?
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
@@ -44,7 +50,25 @@ final class RedisReplyHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let value = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        if var start = partial {
+            partial = nil
+            start.writeBuffer(&bytes)
+            bytes = start
+        }
+        do {
+            while failure == nil, let value = try RESPDecoder.parse(&bytes) { reply(context: context, value) }
+        } catch {
+            fail(context: context, RedisConnection.mapped(error))
+            return
+        }
+        if bytes.readableBytes > 0 && failure == nil {
+            bytes.discardReadBytes()
+            partial = bytes
+        }
+    }
+
+    private func reply(context: ChannelHandlerContext, _ value: RESPValue) {
         if case .push = value { return }  // out-of-band (RESP3 pub/sub, tracking): nobody asked for it
         guard !pending.isEmpty else {
             fail(context: context, RedisClientError(.protocolViolation, "the server sent a reply nobody asked for: \(value)"))
@@ -140,7 +164,6 @@ public final class RedisConnection: Sendable {
                     if let sslContext {
                         try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
                     }
-                    try sync.addHandler(ByteToMessageHandler(RESPDecoder()))
                     try sync.addHandler(RedisReplyHandler())
                 }
             }

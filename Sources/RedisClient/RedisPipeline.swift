@@ -30,8 +30,8 @@ public final class RedisPipeline<Tag> {
     /// Commands written so far.
     public private(set) var commandsSent = 0
 
-    private var buffer: [UInt8] = []
-    private var tags: [Tag] = []
+    @usableFromInline var buffer: [UInt8] = []
+    @usableFromInline var tags: [Tag] = []
     private var inFlight = CircularBuffer<(future: EventLoopFuture<[RESPValue]>, tags: [Tag])>()
     private var inFlightCount = 0
 
@@ -51,6 +51,19 @@ public final class RedisPipeline<Tag> {
     @available(*, noasync)
     public func send(_ argv: [RedisBytes], tag: Tag) throws {
         RESPEncoder.encode(argv.map(\.bytes), into: &buffer)
+        tags.append(tag)
+        if tags.count >= batchSize || buffer.count >= 1 << 20 { try flush() }
+    }
+
+    /// Queues one command that `encode` appends as RESP (`*<argc>\r\n` and its arguments, exactly one
+    /// complete command) straight to the outgoing bytes, without an argument array; then as
+    /// ``send(_:tag:)``.
+    /// Inlinable, so it is specialized for the caller's `Tag` (one generic call per command costs more than
+    /// the encoding).
+    @available(*, noasync)
+    @inlinable
+    public func send(tag: Tag, encodedBy encode: (inout [UInt8]) -> Void) throws {
+        encode(&buffer)
         tags.append(tag)
         if tags.count >= batchSize || buffer.count >= 1 << 20 { try flush() }
     }
@@ -99,6 +112,7 @@ public final class RedisPipeline<Tag> {
         inFlightCount -= tags.count
         let replies: [RESPValue]
         do { replies = try future.wait() } catch { throw RedisConnection.mapped(error) }
-        for (tag, reply) in zip(tags, replies) { try onReply(tag, reply) }
+        // By index: a zip iterator in this generic (unspecialized) code looks up type metadata per element.
+        for i in 0..<min(tags.count, replies.count) { try onReply(tags[i], replies[i]) }
     }
 }

@@ -1,0 +1,279 @@
+/// Appends RESP command frames to a byte array: `*<argc>\r\n`, then `$<len>\r\n<bytes>\r\n` per argument.
+public enum RESPWriter {
+    /// `*<count>\r\n`.
+    @inlinable public static func appendArrayHeader(_ count: Int, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "*"))
+        appendDecimal(Int64(count), to: &out)
+        appendCRLF(to: &out)
+    }
+
+    /// `$<length>\r\n`: the argument's bytes and a CRLF must follow.
+    @inlinable public static func appendBulkHeader(_ length: Int, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "$"))
+        appendDecimal(Int64(length), to: &out)
+        appendCRLF(to: &out)
+    }
+
+    /// One argument.
+    @inlinable public static func appendBulk(_ bytes: [UInt8], to out: inout [UInt8]) {
+        appendBulkHeader(bytes.count, to: &out)
+        out.append(contentsOf: bytes)
+        appendCRLF(to: &out)
+    }
+
+    /// One argument, borrowed.
+    public static func appendBulk(_ bytes: RawSpan, to out: inout [UInt8]) {
+        appendBulkHeader(bytes.byteCount, to: &out)
+        unsafe bytes.withUnsafeBytes { unsafe out.append(contentsOf: $0) }
+        appendCRLF(to: &out)
+    }
+
+    /// One argument holding the decimal text of `v`.
+    @inlinable public static func appendBulk(decimal v: Int64, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "$"))
+        appendDecimal(Int64(decimalLength(v)), to: &out)
+        appendCRLF(to: &out)
+        appendDecimal(v, to: &out)
+        appendCRLF(to: &out)
+    }
+
+    @inlinable public static func appendCRLF(to out: inout [UInt8]) {
+        out.append(0x0D)
+        out.append(0x0A)
+    }
+
+    /// The decimal text of `v`, as `String(v)` writes it.
+    @inlinable public static func appendDecimal(_ v: Int64, to out: inout [UInt8]) {
+        if v >= 0 && v < 10 {
+            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v))
+            return
+        }
+        if v >= 10 && v < 100 {
+            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v / 10))
+            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10))
+            return
+        }
+        // Room first, then the digits from the right, in place (reversing a slice would copy it).
+        let n = decimalLength(v)
+        out.append(contentsOf: repeatElement(UInt8(ascii: "-"), count: n))
+        var m = v.magnitude
+        var i = out.count
+        while m > 0 {
+            i -= 1
+            out[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
+            m /= 10
+        }
+    }
+
+    /// How many bytes ``appendDecimal(_:to:)`` writes for `v`.
+    @inlinable public static func decimalLength(_ v: Int64) -> Int {
+        var n = v < 0 ? 2 : 1
+        var m = v.magnitude
+        while m >= 10 {
+            m /= 10
+            n += 1
+        }
+        return n
+    }
+}
+
+/// The commands of ``RecordCommands/commands(key:value:expiresAt:)`` as RESP, byte for byte what
+/// ``RecordCommands/resp(_:into:)`` gives for each, written while an ``RDBReader`` lends a value's parts
+/// (``RDBReader/visitValue(_:)``): no element arrays, no argument arrays, one buffer kept from key to key.
+///
+/// For strings, lists, sets, sorted sets and hashes (``writes(_:)``); streams, module values and arrays go
+/// through ``RecordCommands``. A key's commands are complete only after ``end(expiresAt:)``, so nothing
+/// of a value that fails to read half-way is handed on.
+///
+/// ```swift
+/// let writer = RecordRESPWriter(commands: RecordCommands())
+/// writer.begin(key: header.key, type: header.valueType)
+/// try reader.visitValue(writer)
+/// writer.end(expiresAt: header.expiresAt)
+/// writer.forEachCommand { name, resp in out += resp }   // "RPUSH", "*1002\r\n$5\r\nRPUSH\r\n…"
+/// ```
+public final class RecordRESPWriter: RDBValueVisitor {
+    public let commands: RecordCommands
+
+    private enum Kind { case string, list, set, sortedSet, hash }
+    private var kind = Kind.string
+    /// The current key as an argument: `$<len>\r\n<key>\r\n`.
+    private var keyArgument: [UInt8] = []
+    private var key = RedisBytes.empty
+    /// The commands so far. A batch is written before its element count is known: its `*<argc>\r\n` goes
+    /// right-aligned into room kept in front of it, so bytes before a frame's start may be left over.
+    private var out: [UInt8] = []
+    private var frames: [(name: String, start: Int, end: Int)] = []
+    /// The open batch: where its room for `*<argc>\r\n` starts, and its elements so far.
+    private var batchStart = 0
+    private var batchCount = 0
+    private let countRoom: Int
+    private var fieldTTLs: [(milliseconds: Int64, field: RedisBytes)] = []
+
+    public init(commands: RecordCommands) {
+        self.commands = commands
+        // `*` + the longest argument count (a hash batch: 2 + 2 × batch) + CRLF.
+        countRoom = 3 + RESPWriter.decimalLength(Int64(2 + 2 * max(commands.batch, 1)))
+    }
+
+    /// Whether values of this type are written here (strings, lists, sets, sorted sets, hashes).
+    public static func writes(_ type: RDBValueType) -> Bool {
+        switch type.kind {
+        case .string?, .list?, .set?, .zset?, .hash?: return true
+        default: return false
+        }
+    }
+
+    /// Starts a key: drops the commands of the one before.
+    /// - Precondition: ``writes(_:)`` is true for `type`.
+    public func begin(key: RedisBytes, type: RDBValueType) {
+        switch type.kind {
+        case .string?: kind = .string
+        case .list?: kind = .list
+        case .set?: kind = .set
+        case .zset?: kind = .sortedSet
+        case .hash?: kind = .hash
+        default: preconditionFailure("RecordRESPWriter does not write \(type.name) values")
+        }
+        self.key = key
+        keyArgument.removeAll(keepingCapacity: true)
+        RESPWriter.appendBulk(key.bytes, to: &keyArgument)
+        if out.capacity > DumpPayloadBuilder.keptCapacity { out = [] }
+        out.removeAll(keepingCapacity: true)
+        frames.removeAll(keepingCapacity: true)
+        fieldTTLs.removeAll(keepingCapacity: true)
+        batchCount = 0
+    }
+
+    /// Ends the key: closes the last batch, then `HPEXPIREAT` for hash fields with a TTL and `PEXPIREAT`
+    /// for `expiresAt`, as ``RecordCommands`` orders them.
+    public func end(expiresAt: RedisTimestamp?) {
+        closeBatch()
+        if !fieldTTLs.isEmpty {
+            var byTime: [Int64: [RedisBytes]] = [:]
+            for f in fieldTTLs { byTime[f.milliseconds, default: []].append(f.field) }
+            for (ms, names) in byTime.sorted(by: { $0.key < $1.key }) {
+                var i = 0
+                while i < names.count {
+                    let chunk = Array(names[i..<min(names.count, i + commands.batch)])
+                    let start = out.count
+                    RecordCommands.resp(
+                        [RedisBytes("HPEXPIREAT"), key, RedisBytes(String(ms)), RedisBytes("FIELDS"), RedisBytes(String(chunk.count))]
+                            + chunk, into: &out)
+                    frames.append(("HPEXPIREAT", start, out.count))
+                    i += commands.batch
+                }
+            }
+        }
+        if let x = expiresAt {
+            let start = out.count
+            out.append(contentsOf: Self.pexpireatHead)
+            out.append(contentsOf: keyArgument)
+            RESPWriter.appendBulk(decimal: x.milliseconds, to: &out)
+            frames.append(("PEXPIREAT", start, out.count))
+        }
+    }
+
+    /// The commands of the key, in order: each command's name (upper case) and its RESP bytes.
+    public func forEachCommand(_ body: (_ name: String, _ resp: ArraySlice<UInt8>) throws -> Void) rethrows {
+        for f in frames { try body(f.name, out[f.start..<f.end]) }
+    }
+
+    /// How many commands the key has.
+    public var commandCount: Int { frames.count }
+
+    // MARK: Frames
+
+    private static let setHead: [UInt8] = Array("*3\r\n$3\r\nSET\r\n".utf8)
+    private static let pexpireatHead: [UInt8] = Array("*3\r\n$9\r\nPEXPIREAT\r\n".utf8)
+    private static let rpush: [UInt8] = Array("$5\r\nRPUSH\r\n".utf8)
+    private static let sadd: [UInt8] = Array("$4\r\nSADD\r\n".utf8)
+    private static let zadd: [UInt8] = Array("$4\r\nZADD\r\n".utf8)
+    private static let hset: [UInt8] = Array("$4\r\nHSET\r\n".utf8)
+
+    @inline(__always) private func element() {
+        if batchCount == 0 {
+            batchStart = out.count
+            out.append(contentsOf: repeatElement(0, count: countRoom))
+            switch kind {
+            case .list: out.append(contentsOf: Self.rpush)
+            case .set: out.append(contentsOf: Self.sadd)
+            case .sortedSet: out.append(contentsOf: Self.zadd)
+            case .hash, .string: out.append(contentsOf: Self.hset)
+            }
+            out.append(contentsOf: keyArgument)
+        }
+    }
+
+    @inline(__always) private func elementDone() {
+        batchCount += 1
+        if batchCount >= commands.batch { closeBatch() }
+    }
+
+    /// Writes the open batch's `*<argc>\r\n` just in front of its command name and records the frame.
+    private func closeBatch() {
+        guard batchCount > 0 else { return }
+        let argc = 2 + batchCount * (kind == .sortedSet || kind == .hash ? 2 : 1)
+        var head: [UInt8] = []
+        RESPWriter.appendArrayHeader(argc, to: &head)
+        let start = batchStart + countRoom - head.count
+        out.replaceSubrange(start..<(start + head.count), with: head)
+        let name: String
+        switch kind {
+        case .list: name = "RPUSH"
+        case .set: name = "SADD"
+        case .sortedSet: name = "ZADD"
+        case .hash, .string: name = "HSET"
+        }
+        frames.append((name, start, out.count))
+        batchCount = 0
+    }
+
+    // MARK: RDBValueVisitor
+
+    public func visitString(_ bytes: RawSpan) {
+        let start = out.count
+        out.append(contentsOf: Self.setHead)
+        out.append(contentsOf: keyArgument)
+        RESPWriter.appendBulk(bytes, to: &out)
+        frames.append(("SET", start, out.count))
+    }
+
+    public func visitMember(_ bytes: RawSpan) {
+        element()
+        RESPWriter.appendBulk(bytes, to: &out)
+        elementDone()
+    }
+
+    public func visitMember(integer: Int64) {
+        element()
+        RESPWriter.appendBulk(decimal: integer, to: &out)
+        elementDone()
+    }
+
+    public func visitSortedSetEntry(member: RawSpan, score: Double) {
+        element()
+        // RecordCommands.scoreText: whole numbers below 1e15 as integers, the rest as Swift prints them.
+        if score == score.rounded() && abs(score) < 1e15 && !(score == 0 && score.sign == .minus) {
+            RESPWriter.appendBulk(decimal: Int64(score), to: &out)
+        } else {
+            RESPWriter.appendBulk(Array(RecordCommands.scoreText(score).utf8), to: &out)
+        }
+        RESPWriter.appendBulk(member, to: &out)
+        elementDone()
+    }
+
+    public func visitHashField(_ field: RawSpan, value: RawSpan, expiresAt: RedisTimestamp?) {
+        element()
+        RESPWriter.appendBulk(field, to: &out)
+        RESPWriter.appendBulk(value, to: &out)
+        if let x = expiresAt {
+            let f = unsafe field.withUnsafeBytes { unsafe RedisBytes(Array($0)) }
+            fieldTTLs.append((x.milliseconds, f))
+        }
+        elementDone()
+    }
+
+    /// Not called for the types of ``writes(_:)``.
+    public func visitElement(_ element: RDBElement) {}
+}
