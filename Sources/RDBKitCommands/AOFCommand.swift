@@ -151,9 +151,9 @@ struct AOFLoadCommand: ParsableCommand {
         for db in keyspace.nonEmptyDatabases {
             var expires = 0
             var types: [String: Int] = [:]
-            for (_, e) in keyspace.databases[db]! {
-                if e.expiresAt != nil { expires += 1 }
-                types[e.value.typeName, default: 0] += 1
+            keyspace.databases[db]!.forEachTypeAndExpiry { type, hasExpiry in
+                if hasExpiry { expires += 1 }
+                types[type, default: 0] += 1
             }
             perDB.append((db, keyspace.count(db: db), expires, types))
         }

@@ -31,7 +31,7 @@ enum KeyspaceInput {
         switch try kind(of: path) {
         case .rdb:
             var s = KeyspaceLoader.Summary()
-            s.rdbKeys = try loader.loadRDB(try RDBReader(path: path, options: options.rdb))
+            s.rdbKeys = try loader.loadRDB(path: path)
             return (keyspace, s)
         case .aof:
             return (keyspace, try loader.loadAOF(path: path))

@@ -111,7 +111,7 @@ extension CommandEngine {
                 result = score
             }
         }
-        if incr { return processed > 0 ? CommandEngine.scoreReply(result) : .null }
+        if incr { return processed > 0 ? (repliesUsed ? CommandEngine.scoreReply(result) : .ok) : .null }
         return .integer(ch ? added + updated : added)
     }
 

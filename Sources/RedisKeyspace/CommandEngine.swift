@@ -56,6 +56,9 @@ public final class CommandEngine {
     public var clock: @Sendable () -> Int64 = { Int64(Double(time(nil)) * 1000) }
     /// Skip (and count) unknown commands instead of stopping.
     public var skipUnknown = false
+    /// False when nobody reads the replies (a load): commands may then skip formatting them (ZINCRBY's
+    /// score answers `+OK`).
+    public var repliesUsed = true
     /// Unknown commands skipped, by name.
     public private(set) var skipped: [String: Int] = [:]
     /// Commands whose reply was an error (ignored, as a loading server ignores them).

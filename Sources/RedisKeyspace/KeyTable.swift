@@ -214,6 +214,15 @@ public final class KeyTable: Sequence, @unchecked Sendable {
     }
 
     public func makeIterator() -> Iterator { Iterator(table: self) }
+
+    /// Every key's type name and whether it has an expiry, without copying keys or embedded strings out
+    /// of their records (a walk over millions of keys that only counts).
+    public func forEachTypeAndExpiry(_ body: (_ typeName: String, _ hasExpiry: Bool) -> Void) {
+        for case let r? in slots {
+            let h = r.header
+            body(h.embeddedLength >= 0 ? "string" : h.value.typeName, h.expiry != Keyspace.noExpiry)
+        }
+    }
 }
 
 struct KeyRecordHeader {

@@ -63,55 +63,121 @@ public struct KeyspaceLoader {
         return keys
     }
 
+    /// Loads an RDB file, reading and converting values on a second thread while this one stores them.
+    @discardableResult
+    public func loadRDB(path: String) throws -> Int {
+        let reader = try RDBReader(path: path, options: options.rdb)
+        let prefetch = LoadPrefetcher { p in _ = try p.emitRDB(reader) }
+        var keys = 0
+        do {
+            while let batch = try prefetch.next() {
+                for item in batch { apply(item, rdbKeys: &keys) }
+                prefetch.recycle(batch)
+            }
+        } catch {
+            prefetch.cancel()
+            throw error
+        }
+        return keys
+    }
+
+    /// An RDB item: stores it. Other items are the AOF loop's.
+    @inline(__always)
+    private func apply(_ item: LoadItem, rdbKeys: inout Int) {
+        switch item {
+        case .key(let db, let key, let entry):
+            keyspace.set(db: db, key: key, entry)
+            rdbKeys += 1
+        case .function(let name, let code):
+            keyspace.setFunction(name: name, code: code)
+        case .moduleAux(let m):
+            keyspace.addModuleAux(m)
+        default:
+            break
+        }
+    }
+
     /// Loads a file: an RDB (by its magic) or an AOF (single file, preamble, directory or manifest).
     public func load(path: String) throws -> Summary {
         if RDBFileKind.isRDB(path: path) {
             var s = Summary()
-            s.rdbKeys = try loadRDB(try RDBReader(path: path, options: options.rdb))
+            s.rdbKeys = try loadRDB(path: path)
             return s
         }
         return try loadAOF(path: path)
     }
 
-    /// Applies an AOF in any layout.
+    /// Applies an AOF in any layout. The file is parsed on a second thread (``LoadPrefetcher``) while
+    /// this one runs the commands.
     public func loadAOF(path: String) throws -> Summary {
         var aofOptions = AOFReader.Options()
         aofOptions.rdb = options.rdb
         let reader = try AOFReader(path: path, options: aofOptions)
+        let prefetch = LoadPrefetcher { p in
+            while let record = try reader.next() {
+                let more: Bool
+                switch record {
+                case .file(let f): more = p.emit(.file(f), bytes: 64)
+                case .rdb(let r): more = try p.emitRDB(r)
+                case .annotation(let a): more = p.emit(.annotation(a), bytes: 64)
+                case .command(let c):
+                    var bytes = 64
+                    for a in c.argv { bytes &+= a.bytes.count &+ 16 }
+                    more = p.emit(.command(c), bytes: bytes)
+                }
+                if !more { return }
+            }
+        }
+        do {
+            return try applyAOF(prefetch)
+        } catch {
+            prefetch.cancel()
+            throw error
+        }
+    }
+
+    private func applyAOF(_ prefetch: LoadPrefetcher) throws -> Summary {
         let engine = CommandEngine(keyspace: keyspace)
         engine.skipUnknown = options.skipUnknown
+        engine.repliesUsed = false
         var summary = Summary()
         var timestamp: Int64?
-        loop: while let record = try reader.next() {
-            switch record {
-            case .file:
-                if engine.inTransaction {
-                    engine.discardTransaction()
-                    summary.droppedTransaction = true
-                }
-                engine.db = 0
-                timestamp = nil
-            case .rdb(let r):
-                summary.rdbKeys += try loadRDB(r)
-            case .annotation(let a):
-                if let ts = a.timestamp {
-                    if let until = options.until, ts > until {
-                        summary.stoppedAt = CommandOrigin(file: a.file, offset: a.offset, timestamp: ts)
-                        break loop
+        loop: while let batch = try prefetch.next() {
+            for item in batch {
+                switch item {
+                case .file:
+                    if engine.inTransaction {
+                        engine.discardTransaction()
+                        summary.droppedTransaction = true
                     }
-                    timestamp = ts
+                    engine.db = 0
+                    timestamp = nil
+                case .annotation(let a):
+                    if let ts = a.timestamp {
+                        if let until = options.until, ts > until {
+                            summary.stoppedAt = CommandOrigin(file: a.file, offset: a.offset, timestamp: ts)
+                            prefetch.cancel()
+                            break loop
+                        }
+                        timestamp = ts
+                    }
+                case .command(let c):
+                    if let n = ModuleCommands.moduleType(of: c.argv) {
+                        summary.moduleCommandsNotApplied += 1
+                        if engine.inTransaction { continue }
+                        ModuleCommands.keepOpaque(engine: engine, argv: c.argv, type: n)
+                        continue
+                    }
+                    try engine.apply(c.argv, origin: CommandOrigin(file: c.file, offset: c.offset, timestamp: timestamp))
+                    summary.commands += 1
+                case .rdbEnd(let keys):
+                    summary.rdbKeys += keys
+                default:
+                    var ignored = 0
+                    apply(item, rdbKeys: &ignored)
                 }
-            case .command(let c):
-                let origin = CommandOrigin(file: c.file, offset: c.offset, timestamp: timestamp)
-                if let n = ModuleCommands.moduleType(of: c.argv) {
-                    summary.moduleCommandsNotApplied += 1
-                    if engine.inTransaction { continue }
-                    ModuleCommands.keepOpaque(engine: engine, argv: c.argv, type: n)
-                    continue
-                }
-                try engine.apply(c.argv, origin: origin)
-                summary.commands += 1
             }
+            prefetch.recycle(batch)
         }
         if engine.inTransaction {
             engine.discardTransaction()

@@ -377,6 +377,43 @@ struct AOFReaderTests {
         #expect(run.status == c.status, "\(run.stdout)\(run.stderr)")
     }
 
+    @Test("Commands read the same through the buffered fast path and the exact path, whatever the buffer size", arguments: [16, 64, 1 << 20])
+    func fastAndExactPathsAgree(chunkSize: Int) throws {
+        // Plain commands take the fast path when they lie in the buffer; a sign, a space or leading zeros in
+        // a number, MULTI/EXEC and commands cut by the buffer's end take the exact path.
+        var bytes: [UInt8] = []
+        var expected: [(offset: Int64, argv: [String])] = []
+        func add(_ text: String, _ argv: [String]) {
+            expected.append((Int64(bytes.count), argv))
+            bytes += Array(text.utf8)
+        }
+        add("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n", ["SET", "k", "hello"])
+        add("*+2\r\n$3\r\nGET\r\n$1\r\nk\r\n", ["GET", "k"])
+        add("*2\r\n$ 3\r\nDEL\r\n$01\r\nk\r\n", ["DEL", "k"])
+        add("*1\r\n$5\r\nMULTI\r\n", ["MULTI"])
+        let long = String(repeating: "x", count: 300)
+        add("*3\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$300\r\n\(long)\r\n", ["RPUSH", "l", long])
+        add("*1\r\n$4\r\nexec\r\n", ["exec"])
+        add("*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n", ["SELECT", "3"])
+        add("*3\r\n$4\r\nSADD\r\n$1\r\ns\r\n$0\r\n\r\n", ["SADD", "s", ""])
+        let tmp = try TemporaryDirectory("fastpath")
+        defer { tmp.remove() }
+        let path = try tmp.write("appendonly.aof", bytes)
+        var options = AOFReader.Options()
+        options.rdb.chunkSize = chunkSize
+        let reader = try AOFReader(path: path, options: options)
+        var got: [(offset: Int64, argv: [String], db: UInt64)] = []
+        while let r = try reader.next() {
+            if case .command(let c) = r { got.append((c.offset, c.argv.map { String(decoding: $0.bytes, as: UTF8.self) }, c.db)) }
+        }
+        #expect(got.map(\.offset) == expected.map(\.offset))
+        #expect(got.map(\.argv) == expected.map(\.argv))
+        #expect(got.last?.db == 3)
+        let report = AOFChecker.check(path: path, now: 0)
+        #expect(report.isValid)
+        #expect(report.files.first?.analysis?.commands == expected.count)
+    }
+
     @Test("#TS: with junk is an invalid timestamp annotation when truncating to a timestamp")
     func invalidTimestampAnnotation() throws {
         let tmp = try TemporaryDirectory("ts")

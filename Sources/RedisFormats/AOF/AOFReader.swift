@@ -230,15 +230,14 @@ public final class AOFReader {
                 rdbReader = r
                 return .rdb(r)
             }
-            if var s = scanner {
+            if scanner != nil {
                 let step: AOFScanStep
                 do {
-                    step = try s.step()
+                    // In place: copying the scanner out and back costs a copy of its analysis per command.
+                    step = try scanner!.step()
                 } catch {
-                    scanner = s
                     throw RDBError(error.code, error.message, offset: error.offset, file: files[fileIndex].name)
                 }
-                scanner = s
                 switch step {
                 case .command(let offset, _, let argv):
                     let args = argv ?? []
@@ -259,7 +258,7 @@ public final class AOFReader {
                     if let ts { timestamp = ts }
                     return .annotation(AOFAnnotation(file: files[fileIndex].name, offset: offset, text: RedisBytes(text), timestamp: ts))
                 case .end:
-                    let a = s.analysis
+                    let a = scanner!.analysis
                     scanner = nil
                     window = nil
                     if let message = a.error {

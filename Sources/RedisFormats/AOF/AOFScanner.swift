@@ -122,6 +122,16 @@ struct AOFScanner {
             return .end
         }
         let start = window.offset
+        if captureArguments {
+            if window.available < 4096 { try window.prefetch(4096) }
+            if let argv = window.takeBufferedCommand(maximumArguments: 1 << 16, maximumBulkLength: Int(maximumBulkLength)) {
+                // What readCommand counts for the same bytes (MULTI and EXEC never take this path).
+                analysis.okUpToLine += 1 + 2 * Int64(argv.count)
+                analysis.commands += 1
+                if multi > 0 { pendingInMulti += 1 }
+                return .command(offset: start, argc: Int64(argv.count), argv: argv)
+            }
+        }
         switch try readCommand(start: start) {
         case .some(let step): return step
         case .none:

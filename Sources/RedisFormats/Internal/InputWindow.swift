@@ -333,6 +333,49 @@ final class InputWindow {
         return line
     }
 
+    /// The fast path of AOF reading: a whole command in its plain form (`*<n>\r\n`, then n times
+    /// `$<len>\r\n<bytes>\r\n`, numbers as bare decimal digits) that lies entirely in the buffered bytes,
+    /// its arguments copied out and the bytes consumed. Nil, with nothing consumed, for anything else (a
+    /// command cut by the buffer's end, a sign or space in a number, a bad terminator, more than
+    /// `maximumArguments` arguments or a bulk longer than `maximumBulkLength`, or a first argument that may be
+    /// MULTI or EXEC): the exact, slower path then reads it and words any error.
+    func takeBufferedCommand(maximumArguments: Int, maximumBulkLength: Int) -> [RedisBytes]? {
+        let end = limit
+        var p = position
+        @inline(__always) func number(_ prefix: UInt8) -> Int? {
+            guard p < end, unsafe storage[p] == prefix else { return nil }
+            p += 1
+            var v = 0
+            let first = p
+            while p < end {
+                let c = unsafe storage[p]
+                guard c >= 0x30 && c <= 0x39 else { break }
+                v = v &* 10 &+ Int(c &- 0x30)
+                p += 1
+            }
+            let digits = p - first
+            guard digits >= 1 && digits <= 18, p + 1 < end, unsafe storage[p] == 0x0D, unsafe storage[p + 1] == 0x0A
+            else { return nil }
+            p += 2
+            return v
+        }
+        guard let argc = number(UInt8(ascii: "*")), argc >= 1, argc <= maximumArguments else { return nil }
+        var argv: [RedisBytes] = []
+        argv.reserveCapacity(argc)
+        for i in 0..<argc {
+            guard let len = number(UInt8(ascii: "$")), len <= maximumBulkLength, end - p >= len + 2 else { return nil }
+            guard unsafe storage[p + len] == 0x0D, unsafe storage[p + len + 1] == 0x0A else { return nil }
+            if i == 0 && (len == 4 || len == 5) {
+                let c = unsafe storage[p] | 0x20
+                if c == UInt8(ascii: "m") || c == UInt8(ascii: "e") { return nil }
+            }
+            argv.append(RedisBytes(unsafe Array(UnsafeRawBufferPointer(rebasing: storage[p..<(p + len)]))))
+            p += len + 2
+        }
+        position = p
+        return argv
+    }
+
     /// Mirrors `redis-check-aof`'s `readLong`: `fgets(buf, 128)`, the prefix byte, `strtol`, then `\r\n`
     /// right after the number.
     func readRESPNumberLine(prefix: UInt8) throws(ParseFailure) -> RESPNumberLine {

@@ -1,0 +1,209 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import RedisFormats
+
+/// What the reading thread of a load hands the applying thread, in file order.
+enum LoadItem {
+    case file(AOFFile)
+    /// A key of an RDB part, its value already converted to the keyspace's model.
+    case key(db: Int, key: RedisBytes, entry: Keyspace.Entry)
+    case function(name: String, code: RedisBytes)
+    case moduleAux(RDBModuleAux)
+    /// The end of an RDB part, with the number of keys it held.
+    case rdbEnd(keys: Int)
+    case annotation(AOFAnnotation)
+    case command(AOFCommand)
+}
+
+/// Reads a file on a second thread while the caller applies what it read: parsing (framing, argument
+/// arrays, RDB values and their conversion) and applying (the command engine, the key table) each get a
+/// core. Batches of items go through a short queue bounded in items and bytes, so memory stays flat
+/// however large the file. The reader's error reaches the caller after every item read before it, where
+/// a one-thread load would have thrown it.
+final class LoadPrefetcher: @unchecked Sendable {
+    /// Batches waiting; at most this many.
+    static let maximumBatches = 8
+    /// A batch ends after this many items or (roughly) bytes.
+    static let batchItems = 1024
+    static let batchBytes = 1 << 20
+
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
+    private let changed: UnsafeMutablePointer<pthread_cond_t>
+    private var queue: [[LoadItem]] = []
+    /// Batches the consumer is done with, freed by the reading thread (where their arrays were allocated:
+    /// the consumer then spends no time releasing argument arrays, and malloc stays in one arena).
+    private var returned: [[LoadItem]] = []
+    private var finished = false
+    private var cancelled = false
+    private var failure: (any Error)?
+    private var thread: pthread_t?
+    private var work: ((LoadPrefetcher) throws -> Void)?
+
+    // Producer side, touched only by the reading thread.
+    private var current: [LoadItem] = []
+    private var currentBytes = 0
+
+    /// Starts `produce` on its own thread (or runs it here when no thread can be made: then every item is
+    /// queued, which only costs memory).
+    init(_ produce: @escaping (LoadPrefetcher) throws -> Void) {
+        lock = .allocate(capacity: 1)
+        changed = .allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        pthread_cond_init(changed, nil)
+        work = produce
+        current.reserveCapacity(Self.batchItems)
+        let box = Unmanaged.passRetained(self)
+        var t = pthread_t()
+        let rc = pthread_create(&t, nil, { arg in
+            let me = Unmanaged<LoadPrefetcher>.fromOpaque(arg!).takeRetainedValue()
+            me.run()
+            return nil
+        }, box.toOpaque())
+        if rc == 0 {
+            thread = t
+        } else {
+            box.release()
+            unboundedFallback = true
+            run()
+        }
+    }
+
+    private var unboundedFallback = false
+
+    deinit {
+        pthread_cond_destroy(changed)
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+        changed.deallocate()
+    }
+
+    private func run() {
+        var failed: (any Error)?
+        do {
+            try work?(self)
+            _ = flush()
+        } catch {
+            _ = flush()
+            failed = error
+        }
+        work = nil
+        pthread_mutex_lock(lock)
+        failure = failed
+        finished = true
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(lock)
+    }
+
+    /// Producer: adds an item (`bytes` its rough size). False once the consumer has stopped: return then.
+    func emit(_ item: LoadItem, bytes: Int) -> Bool {
+        current.append(item)
+        currentBytes += bytes
+        if current.count >= Self.batchItems || currentBytes >= Self.batchBytes { return flush() }
+        return true
+    }
+
+    /// Producer: hands over the batch being filled.
+    func flush() -> Bool {
+        guard !current.isEmpty else { return !isCancelled }
+        let batch = current
+        current = []
+        current.reserveCapacity(Self.batchItems)
+        currentBytes = 0
+        pthread_mutex_lock(lock)
+        while !unboundedFallback && queue.count >= Self.maximumBatches && !cancelled {
+            pthread_cond_wait(changed, lock)
+        }
+        if cancelled {
+            pthread_mutex_unlock(lock)
+            return false
+        }
+        queue.append(batch)
+        var done: [[LoadItem]] = []
+        swap(&done, &returned)
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(lock)
+        done.removeAll()  // frees them here, outside the lock
+        return true
+    }
+
+    /// Consumer: hands back a batch it has applied, to be freed by the reading thread.
+    func recycle(_ batch: consuming [LoadItem]) {
+        pthread_mutex_lock(lock)
+        if !finished { returned.append(batch) }
+        pthread_mutex_unlock(lock)
+    }
+
+    private var isCancelled: Bool {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return cancelled
+    }
+
+    /// Consumer: the next batch, nil at the end; throws the reader's error once the items before it are taken.
+    func next() throws -> [LoadItem]? {
+        pthread_mutex_lock(lock)
+        while queue.isEmpty && !finished { pthread_cond_wait(changed, lock) }
+        if !queue.isEmpty {
+            let b = queue.removeFirst()
+            pthread_cond_broadcast(changed)
+            pthread_mutex_unlock(lock)
+            return b
+        }
+        let e = failure
+        failure = nil
+        pthread_mutex_unlock(lock)
+        join()
+        if let e { throw e }
+        return nil
+    }
+
+    /// Consumer: stops the reader (early end, or an error while applying) and waits for its thread.
+    func cancel() {
+        pthread_mutex_lock(lock)
+        cancelled = true
+        queue = []
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(lock)
+        join()
+    }
+
+    private func join() {
+        if let t = thread {
+            pthread_join(t, nil)
+            thread = nil
+        }
+    }
+}
+
+extension LoadPrefetcher {
+    /// Producer: the keys and other records of an RDB part, to its end. Returns false when cancelled.
+    func emitRDB(_ reader: RDBReader) throws(RDBError) -> Bool {
+        var keys = 0
+        var last = reader.offset
+        while let r = try reader.next() {
+            switch r {
+            case .key(let h):
+                let value = try reader.readValue()
+                let entry = Keyspace.Entry(value: KeyValue(value), expiresAt: h.expiresAt?.milliseconds)
+                let now = reader.offset
+                keys += 1
+                guard emit(.key(db: Int(h.db), key: h.key, entry: entry), bytes: Int(now - last) + 64) else { return false }
+                last = now
+            case .function(let f):
+                if let name = f.libraryName {
+                    guard emit(.function(name: name, code: f.code), bytes: f.code.count) else { return false }
+                }
+            case .moduleAux(let m):
+                guard emit(.moduleAux(m), bytes: 64) else { return false }
+            case .end:
+                return emit(.rdbEnd(keys: keys), bytes: 0)
+            default:
+                break
+            }
+        }
+        return emit(.rdbEnd(keys: keys), bytes: 0)
+    }
+}
