@@ -171,6 +171,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .customLong("no-replicaof"), help: "--mode sync: print the REPLICAOF command to run on the target instead of sending it.")
     var noReplicaOf = false
 
+    @Flag(help: "--mode sync: leave the target's repl-diskless-load as it is (by default an empty target whose setting is 'disabled' loads from the socket during the sync, and is set back after).")
+    var keepServerConfig = false
+
     func validate() throws {
         guard ["auto", "rdb", "aof", "jsonl"].contains(format) else { throw ValidationError("--format must be auto, rdb, aof or jsonl") }
         guard ReplaySettings.Mode(rawValue: mode) != nil || mode == "sync" else {

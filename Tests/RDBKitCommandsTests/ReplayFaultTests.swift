@@ -411,6 +411,14 @@ struct ReplaySyncTests {
         defer { tmp.remove() }
         let server = try Replay.server(c.server, tmp)
         defer { server.stop() }
+        func disklessLoad() throws -> String {
+            let c = try LiveConnection(port: server.port)
+            guard case .array(let setting?) = try c.call(["CONFIG", "GET", "repl-diskless-load"]), setting.count == 2,
+                case .bulk(let value?) = setting[1]
+            else { throw LiveServer.Failure(description: "CONFIG GET repl-diskless-load") }
+            return String(decoding: value, as: UTF8.self)
+        }
+        let settingBefore = try disklessLoad()
         let run = try Replay.run([input, "--to", "redis://127.0.0.1:\(server.port)", "--mode", "sync", "--json"])
         #expect(run.status == 0, "\(c): exit \(run.status): \(run.stderr)")
         #expect(run.count("keys_written") == source.keys.count, "\(c): \(run.stdout)")
@@ -418,6 +426,10 @@ struct ReplaySyncTests {
         let c2 = try LiveConnection(port: server.port)
         guard case .bulk(let info?) = try c2.call(["INFO", "replication"]) else { throw LiveServer.Failure(description: "INFO") }
         #expect(String(decoding: info, as: UTF8.self).contains("role:master"), "the target is a master again")
+        // The empty target loaded from the socket (repl-diskless-load), and its setting is back as it was.
+        let log = String(decoding: FileManager.default.contents(atPath: "\(server.directory)/server.log") ?? Data(), as: UTF8.self)
+        #expect(log.contains("EOF to parser"), "\(c): the replica parsed the stream as it arrived")
+        #expect(try disklessLoad() == settingBefore, "\(c): repl-diskless-load as it was")
         try Replay.expectSameKeyspace(server, as: source, consumerTimesFromClock: false, "\(c)")
     }
 
@@ -441,6 +453,9 @@ struct ReplaySyncTests {
         #expect(try server.dbsize() == [5: 1], "nothing changed")
         let forced = try Replay.run(arguments + ["--yes"])
         #expect(forced.status == 0, "\(forced.stderr)")
+        // A target that held keys keeps its setting: it saves the transfer to disk, then loads it.
+        let log = String(decoding: FileManager.default.contents(atPath: "\(server.directory)/server.log") ?? Data(), as: UTF8.self)
+        #expect(log.contains("EOF to disk") && !log.contains("EOF to parser"), "\(log.suffix(2000))")
         try Replay.expectSameKeyspace(server, as: source, consumerTimesFromClock: false, "sync with --yes")
         #expect(try server.dbsize() == source.dbsize, "the old key is gone: the data set was replaced")
     }
