@@ -390,8 +390,8 @@ extension ReplayCommand {
         sync.acceptTimeout = noReplicaOf ? max(timeout, 600) : timeout
         // A replica with repl-diskless-load disabled (the default) saves the whole transfer to disk, then
         // loads it; loading from the socket overlaps the load with the transfer (on the 1 GB benchmark file:
-        // 9.9 s against 17.7 s). Only for an empty target (on-empty-db; swapdb on Redis 6, which then has no
-        // second copy to keep), and set back afterwards.
+        // 9.9 s against 17.7 s). Only for an empty target (on-empty-db, or swapdb if that is refused: an
+        // empty data set leaves swapdb no second copy to keep), and set back afterwards.
         let diskless = keepServerConfig || !targetWasEmpty || noReplicaOf ? nil : Self.enableDisklessLoad(connection)
         defer {
             if let previous = diskless {
