@@ -192,15 +192,8 @@ struct RESPDecoder: ByteToMessageDecoder {
 /// writes cost far more, above all in debug builds.
 enum RESPEncoder {
     static func encode(_ argv: [[UInt8]], into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "*"))
-        appendDecimal(argv.count, to: &out)
-        for a in argv {
-            out.append(UInt8(ascii: "$"))
-            appendDecimal(a.count, to: &out)
-            out.append(contentsOf: a)
-            out.append(0x0D)
-            out.append(0x0A)
-        }
+        RESPWriter.appendArrayHeader(argv.count, to: &out)
+        for a in argv { RESPWriter.appendBulk(a, to: &out) }
     }
 
     static func encode(_ argv: [[UInt8]], into buffer: inout ByteBuffer) {
@@ -209,10 +202,4 @@ enum RESPEncoder {
         buffer.writeBytes(out)
     }
 
-    /// `n` in decimal, then CRLF.
-    private static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
-        RESPWriter.appendDecimal(Int64(n), to: &out)
-        out.append(0x0D)
-        out.append(0x0A)
-    }
 }

@@ -170,11 +170,8 @@ public struct KeyspaceLoader {
                     }
                     try engine.apply(c.argv, origin: CommandOrigin(file: c.file, offset: c.offset, timestamp: timestamp))
                     summary.commands += 1
-                case .rdbEnd(let keys):
-                    summary.rdbKeys += keys
                 default:
-                    var ignored = 0
-                    apply(item, rdbKeys: &ignored)
+                    apply(item, rdbKeys: &summary.rdbKeys)
                 }
             }
             prefetch.recycle(batch)

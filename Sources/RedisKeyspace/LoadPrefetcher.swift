@@ -12,8 +12,6 @@ enum LoadItem {
     case key(db: Int, key: RedisBytes, entry: Keyspace.Entry)
     case function(name: String, code: RedisBytes)
     case moduleAux(RDBModuleAux)
-    /// The end of an RDB part, with the number of keys it held.
-    case rdbEnd(keys: Int)
     case annotation(AOFAnnotation)
     case command(AOFCommand)
 }
@@ -55,22 +53,14 @@ final class LoadPrefetcher: @unchecked Sendable {
         pthread_cond_init(changed, nil)
         work = produce
         current.reserveCapacity(Self.batchItems)
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        let rc = pthread_create(&t, nil, { arg in
-            let me = Unmanaged<LoadPrefetcher>.fromOpaque(arg!).takeRetainedValue()
-            me.run()
-            return nil
-        }, box.toOpaque())
-        if rc == 0 {
-            thread = t
-        } else {
-            box.release()
+        thread = NativeThread.start { self.run() }
+        if thread == nil {
             unboundedFallback = true
             run()
         }
     }
 
+    /// No thread could be made: the reader runs here, to the end, before anything is applied.
     private var unboundedFallback = false
 
     deinit {
@@ -181,7 +171,6 @@ final class LoadPrefetcher: @unchecked Sendable {
 extension LoadPrefetcher {
     /// Producer: the keys and other records of an RDB part, to its end. Returns false when cancelled.
     func emitRDB(_ reader: RDBReader) throws(RDBError) -> Bool {
-        var keys = 0
         var last = reader.offset
         while let r = try reader.next() {
             switch r {
@@ -189,7 +178,6 @@ extension LoadPrefetcher {
                 let value = try reader.readValue()
                 let entry = Keyspace.Entry(value: KeyValue(value), expiresAt: h.expiresAt?.milliseconds)
                 let now = reader.offset
-                keys += 1
                 guard emit(.key(db: Int(h.db), key: h.key, entry: entry), bytes: Int(now - last) + 64) else { return false }
                 last = now
             case .function(let f):
@@ -199,11 +187,11 @@ extension LoadPrefetcher {
             case .moduleAux(let m):
                 guard emit(.moduleAux(m), bytes: 64) else { return false }
             case .end:
-                return emit(.rdbEnd(keys: keys), bytes: 0)
+                return true
             default:
                 break
             }
         }
-        return emit(.rdbEnd(keys: keys), bytes: 0)
+        return true
     }
 }

@@ -34,15 +34,7 @@ final class ParallelChecksum: @unchecked Sendable {
         guard d >= 0 else { return nil }
         fd = d
         self.size = size
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        let rc = unsafe pthread_create(&t, nil, { arg in
-            let me = unsafe Unmanaged<ParallelChecksum>.fromOpaque(arg!).takeRetainedValue()
-            me.run()
-            return nil
-        }, box.toOpaque())
-        if rc != 0 {
-            box.release()
+        guard let t = NativeThread.start({ self.run() }) else {
             close(d)
             fd = -1  // deinit runs after a failed init once every property is set: no second close
             return nil

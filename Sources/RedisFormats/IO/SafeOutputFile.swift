@@ -221,19 +221,8 @@ final class BlockDrain: @unchecked Sendable {
         unsafe changed.initialize(to: pthread_cond_t())
         pthread_mutex_init(lock, nil)
         pthread_cond_init(changed, nil)
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        let rc = unsafe pthread_create(&t, nil, { arg in
-            let me = unsafe Unmanaged<BlockDrain>.fromOpaque(arg!).takeRetainedValue()
-            me.run()
-            return nil
-        }, box.toOpaque())
-        if rc == 0 {
-            thread = t
-        } else {
-            box.release()
-            failedErrno = rc
-        }
+        thread = NativeThread.start { self.run() }
+        if thread == nil { failedErrno = EAGAIN }
     }
 
     deinit {

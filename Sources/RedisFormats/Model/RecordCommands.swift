@@ -127,15 +127,7 @@ public struct RecordCommands: Sendable {
 
     /// A command as RESP: `*<argc>\r\n` then `$<len>\r\n<bytes>\r\n` per argument.
     public static func resp(_ argv: [RedisBytes], into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "*"))
-        out += Array(String(argv.count).utf8)
-        out += [0x0D, 0x0A]
-        for a in argv {
-            out.append(UInt8(ascii: "$"))
-            out += Array(String(a.count).utf8)
-            out += [0x0D, 0x0A]
-            out += a.bytes
-            out += [0x0D, 0x0A]
-        }
+        RESPWriter.appendArrayHeader(argv.count, to: &out)
+        for a in argv { RESPWriter.appendBulk(a.bytes, to: &out) }
     }
 }

@@ -97,30 +97,7 @@ final class ParallelCheckRun: @unchecked Sendable {
     }
 
     private func spawn(_ body: @escaping (ParallelCheckRun) -> Void) -> pthread_t? {
-        final class Box {
-            let run: ParallelCheckRun
-            let body: (ParallelCheckRun) -> Void
-            init(_ run: ParallelCheckRun, _ body: @escaping (ParallelCheckRun) -> Void) {
-                self.run = run
-                self.body = body
-            }
-        }
-        let box = Unmanaged.passRetained(Box(self, body))
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        pthread_attr_setstacksize(&attributes, 8 << 20)
-        defer { pthread_attr_destroy(&attributes) }
-        var t = pthread_t()
-        let rc = unsafe pthread_create(&t, &attributes, { arg in
-            let b = unsafe Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
-            b.body(b.run)
-            return nil
-        }, box.toOpaque())
-        if rc != 0 {
-            box.release()
-            return nil
-        }
-        return t
+        NativeThread.start(stackSize: 8 << 20) { body(self) }
     }
 
     private func fail() {

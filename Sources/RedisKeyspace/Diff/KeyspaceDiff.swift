@@ -277,19 +277,8 @@ final class BackgroundPass: @unchecked Sendable {
     init(source: any DiffSource, options: KeyspaceDiff.Options) {
         self.source = source
         self.options = options
-        let box = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        let rc = pthread_create(&t, nil, { arg in
-            let me = Unmanaged<BackgroundPass>.fromOpaque(arg!).takeRetainedValue()
-            me.run()
-            return nil
-        }, box.toOpaque())
-        if rc == 0 {
-            thread = t
-        } else {
-            box.release()
-            run()  // no thread: do it here
-        }
+        thread = NativeThread.start { self.run() }
+        if thread == nil { run() }  // no thread: do it here
     }
 
     private func run() {
