@@ -16,7 +16,8 @@
 #   redis-cli commands   redis-cli --pipe of `rdbkit convert FILE -o x.aof` (SET/RPUSH/…/PEXPIREAT)
 #   rdbkit commands      rdbkit replay --mode commands
 #
-# Time is wall time until the server holds every key (median of RUNS, default 1); CPU and peak RSS are
+# Time is wall time until the server holds every key (median of RUNS, default 1; a baseline and its rdbkit
+# row run alternately); CPU and peak RSS are
 # rdbkit's (or redis-cli's) own from /usr/bin/time. The ratio is the row's time over its baseline's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,23 +59,29 @@ record() { results+=("$1 $2 $3 $4 $5"); }   # name seconds cpu rss keys
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# One measured row: run_row NAME SETUP-ARGS -- CMD… ; CMD may use $port (eval'd).
-run_row() {
+# One measured run of a row: measure NAME CMD; CMD may use $port (eval'd). Times accumulate per row;
+# CPU, RSS and keys are the last run's.
+declare -A times cpus rsss keyss
+measure() {
   local name="$1" cmd="$2"
-  local times=() cpu=0 rss=0 keys=0
-  for _ in $(seq "$runs"); do
-    start_server "$work/srv"; wait_loaded
-    local t0 t1
-    t0=$(now)
-    eval "/usr/bin/time -o '$work/time' -f '%U %S %M' $cmd" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; }
-    t1=$(now)
-    keys=$(keys_on_server)
-    read -r u s m < <(tail -1 "$work/time")
-    times+=("$(echo "$t1 - $t0" | bc)")
-    cpu=$(echo "$u + $s" | bc); rss=$m
-    stop_server "$work/srv"
-  done
-  record "$name" "$(median "${times[@]}")" "$cpu" "$rss" "$keys"
+  start_server "$work/srv"; wait_loaded
+  local t0 t1
+  t0=$(now)
+  eval "/usr/bin/time -o '$work/time' -f '%U %S %M' $cmd" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; }
+  t1=$(now)
+  keyss[$name]=$(keys_on_server)
+  read -r u s m < <(tail -1 "$work/time")
+  times[$name]="${times[$name]:-} $(echo "$t1 - $t0" | bc)"
+  cpus[$name]=$(echo "$u + $s" | bc); rsss[$name]=$m
+  stop_server "$work/srv"
+}
+finish_row() { record "$1" "$(median ${times[$1]})" "${cpus[$1]}" "${rsss[$1]}" "${keyss[$1]}"; }
+
+# A baseline and rdbkit's row, run alternately (the machine's speed drifts between minutes; alternating
+# puts both rows under the same drift): pair NAME-A CMD-A NAME-B CMD-B.
+pair() {
+  for _ in $(seq "$runs"); do measure "$1" "$2"; measure "$3" "$4"; done
+  finish_row "$1"; finish_row "$3"
 }
 
 # The server's own load.
@@ -91,7 +98,8 @@ for _ in $(seq "$runs"); do
 done
 record "server-load" "$(median "${load_times[@]}")" "-" "-" "$lkeys"
 
-run_row "rdbkit-sync" "'$bin' replay '$file' --to redis://127.0.0.1:\$port --mode sync"
+for _ in $(seq "$runs"); do measure rdbkit-sync "'$bin' replay '$file' --to redis://127.0.0.1:\$port --mode sync"; done
+finish_row rdbkit-sync
 
 # The RESTORE stream: what rdbkit sends, as the server's AOF recorded it.
 start_server "$work/rec" --appendonly yes --appendfsync no --auto-aof-rewrite-percentage 0 --dbfilename dump.rdb
@@ -101,14 +109,14 @@ wait_loaded
 wait "$server_pid" 2>/dev/null || true; server_pid=""
 restore_stream="$(ls "$work"/rec/appendonlydir/*.incr.aof | head -1)"
 mv "$restore_stream" "$work/restore.resp"; rm -rf "$work/rec"
-run_row "redis-cli-restore" "'$cli' -p \$port --pipe < '$work/restore.resp'"
+pair redis-cli-restore "'$cli' -p \$port --pipe < '$work/restore.resp'" \
+  rdbkit-restore "'$bin' replay '$file' --to redis://127.0.0.1:\$port --mode restore"
 rm -f "$work/restore.resp"
-run_row "rdbkit-restore" "'$bin' replay '$file' --to redis://127.0.0.1:\$port --mode restore"
 
 "$bin" convert "$file" -o "$work/commands.aof" >/dev/null
-run_row "redis-cli-commands" "'$cli' -p \$port --pipe < '$work/commands.aof'"
+pair redis-cli-commands "'$cli' -p \$port --pipe < '$work/commands.aof'" \
+  rdbkit-commands "'$bin' replay '$file' --to redis://127.0.0.1:\$port --mode commands"
 rm -f "$work/commands.aof"
-run_row "rdbkit-commands" "'$bin' replay '$file' --to redis://127.0.0.1:\$port --mode commands"
 
 get() { for r in "${results[@]}"; do set -- $r; [ "$1" = "$2" ] && { echo "$3"; return; }; done; }
 size=$(stat -L -c %s "$file")

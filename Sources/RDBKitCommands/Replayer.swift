@@ -374,6 +374,10 @@ final class Replayer {
             return
         }
         if !restore && value == nil && sendsDirect && RecordRESPWriter.writes(h.valueType) {
+            if settings.existing == .replace {
+                try streamCommands(h, reader: reader, db: db, aofPart: aofPart, ticket: ticket)
+                return
+            }
             // Commands written as the reader lends the value's parts; sent once the value is read whole.
             respWriter.begin(key: h.key, type: h.valueType)
             try reader.visitValue(respWriter)
@@ -382,7 +386,7 @@ final class Replayer {
             try select(db, offset: h.offset, file: file)
             ticket.how = .commands
             guard try clearForCommands(h, ticket: ticket) else { return }
-            try respWriter.forEachCommand { name, resp in
+            try respWriter.takeCommands { name, resp in
                 try sendEncoded(ticket, name: name) { $0.append(contentsOf: resp) }
             }
             release(ticket)
@@ -391,6 +395,67 @@ final class Replayer {
         let v = try value ?? reader.readValue()
         ticket.resumeOffset = aofPart ? h.offset : reader.offset
         try writeDecoded(h, value: v, db: db, restore: restore, ticket: ticket)
+    }
+
+    /// The key being written by ``streamCommands(_:reader:db:aofPart:ticket:)`` and the first error met
+    /// sending its commands before it ended.
+    private var streaming: Ticket?
+    private var spillError: (any Error)?
+    private var spilled = false
+
+    /// `--existing replace` in commands mode: the key's commands are written as the reader lends the
+    /// value's parts, and a big value's batches are sent while the rest is still being read (the server
+    /// works on them meanwhile, and they are not all held). A value that fails to read half-way is deleted
+    /// again on the target (no partial key is left), then the error is thrown.
+    private func streamCommands(_ h: RDBKeyHeader, reader: RDBReader, db: UInt64, aofPart: Bool, ticket: Ticket) throws {
+        try select(db, offset: h.offset, file: ticket.file)
+        ticket.how = .commands
+        _ = try clearForCommands(h, ticket: ticket)  // never declines under replace
+        if respWriter.whenFull == nil { respWriter.whenFull = { [unowned self] in self.spill() } }
+        respWriter.begin(key: h.key, type: h.valueType)
+        streaming = ticket
+        spilled = false
+        do {
+            try reader.visitValue(respWriter)
+        } catch {
+            streaming = nil
+            spillError = nil
+            if spilled {
+                try sendEncoded(ticket, name: "DEL") { out in
+                    out.append(contentsOf: Self.delHead)
+                    RESPWriter.appendBulk(h.key.bytes, to: &out)
+                }
+            }
+            throw error
+        }
+        streaming = nil
+        if let e = spillError {
+            spillError = nil
+            throw e
+        }
+        respWriter.end(expiresAt: h.expiresAt)
+        ticket.resumeOffset = aofPart ? h.offset : reader.offset
+        try respWriter.takeCommands { name, resp in
+            try sendEncoded(ticket, name: name) { $0.append(contentsOf: resp) }
+        }
+        release(ticket)
+    }
+
+    /// ``RecordRESPWriter/whenFull``: sends the batches written so far of the key being streamed.
+    private func spill() {
+        guard let t = streaming else { return }  // the key's last batch, closed by end(expiresAt:)
+        guard spillError == nil else {
+            respWriter.takeCommands { _, _ in }  // not sent: the error ends the replay
+            return
+        }
+        do {
+            try respWriter.takeCommands { name, resp in
+                try sendEncoded(t, name: name) { $0.append(contentsOf: resp) }
+            }
+            spilled = true
+        } catch {
+            spillError = error
+        }
     }
 
     /// A key with its decoded value (a JSON line, or an RDB value the target cannot take as stored).

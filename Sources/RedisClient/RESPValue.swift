@@ -1,7 +1,7 @@
 import RedisFormats
 
 /// A reply from a Redis or Valkey server, RESP2 or RESP3. Values own their bytes (no NIO buffers).
-public indirect enum RESPValue: Sendable, Hashable, CustomStringConvertible {
+public enum RESPValue: Sendable, Hashable, CustomStringConvertible {
     /// `+OK`.
     case simpleString(String)
     /// `-ERR …` and, in RESP3, `!<len>` blob errors.

@@ -25,16 +25,48 @@ final class RedisReplyHandler: ChannelDuplexHandler {
         let count: Int
         var replies: [RESPValue]
         let promise: EventLoopPromise<[RESPValue]>
-        init(count: Int, replies: [RESPValue], promise: EventLoopPromise<[RESPValue]>) {
+        /// When the request was written: its replies are owed within the command timeout.
+        let sent: NIODeadline
+        init(count: Int, replies: [RESPValue], promise: EventLoopPromise<[RESPValue]>, sent: NIODeadline) {
             self.count = count
             self.replies = replies
             self.promise = promise
+            self.sent = sent
         }
     }
     private var pending = CircularBuffer<Pending>()
     private var failure: RedisClientError?
     /// The start of a reply not complete yet.
     private var partial: ByteBuffer?
+    /// How long the oldest request may wait for its replies.
+    private let timeout: TimeAmount
+    /// Checks the oldest request against ``timeout`` a few times per timeout: one timer per connection
+    /// rather than one per request (each costs a wake-up of the event loop from the sending thread).
+    private var watchdog: RepeatedTask?
+
+    init(timeout: TimeAmount) {
+        self.timeout = timeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let period = TimeAmount.nanoseconds(min(max(timeout.nanoseconds / 4, 5_000_000), 1_000_000_000))
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        watchdog = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            let (handler, context) = loopBound.value
+            handler.checkTimeout(context: context)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        watchdog?.cancel()
+        watchdog = nil
+    }
+
+    private func checkTimeout(context: ChannelHandlerContext) {
+        guard failure == nil, let head = pending.first, head.sent + timeout <= .now() else { return }
+        let seconds = Double(timeout.nanoseconds) / 1e9
+        fail(context: context, RedisClientError(.timeout, "no reply within \(seconds) s (the connection was closed)"))
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
@@ -45,7 +77,7 @@ final class RedisReplyHandler: ChannelDuplexHandler {
         }
         var replies: [RESPValue] = []
         replies.reserveCapacity(request.count)
-        pending.append(Pending(count: request.count, replies: replies, promise: request.promise))
+        pending.append(Pending(count: request.count, replies: replies, promise: request.promise, sent: .now()))
         context.write(wrapOutboundOut(request.bytes), promise: promise)
     }
 
@@ -115,15 +147,11 @@ public final class RedisConnection: Sendable {
     public let uri: RedisURI
     /// The protocol agreed with the server (2 or 3).
     public let protocolVersion: Int
-    let commandTimeout: TimeAmount
-    let commandTimeoutSeconds: Double
 
-    private init(channel: any Channel, uri: RedisURI, protocolVersion: Int, commandTimeout: Double) {
+    private init(channel: any Channel, uri: RedisURI, protocolVersion: Int) {
         self.channel = channel
         self.uri = uri
         self.protocolVersion = protocolVersion
-        self.commandTimeoutSeconds = commandTimeout
-        self.commandTimeout = .nanoseconds(Int64(commandTimeout * 1e9))
     }
 
     // MARK: Connecting
@@ -164,7 +192,7 @@ public final class RedisConnection: Sendable {
                     if let sslContext {
                         try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
                     }
-                    try sync.addHandler(RedisReplyHandler())
+                    try sync.addHandler(RedisReplyHandler(timeout: .nanoseconds(Int64(options.commandTimeout * 1e9))))
                 }
             }
         let user = options.user ?? uri.user
@@ -172,7 +200,7 @@ public final class RedisConnection: Sendable {
         let db = options.db ?? uri.db
         return bootstrap.connect(host: uri.host, port: uri.port).flatMap { channel in
             let version = options.protocolVersion == 3 ? 3 : 2
-            let connection = RedisConnection(channel: channel, uri: uri, protocolVersion: version, commandTimeout: options.commandTimeout)
+            let connection = RedisConnection(channel: channel, uri: uri, protocolVersion: version)
             return connection.handshake(user: user, password: password, db: db, name: options.clientName)
                 .map { connection }
                 .flatMapError { error in
@@ -252,13 +280,8 @@ public final class RedisConnection: Sendable {
     func submit(buffer: ByteBuffer, count: Int) -> EventLoopFuture<[RESPValue]> {
         let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
         let channel = self.channel
-        let seconds = commandTimeoutSeconds
-        let timer = channel.eventLoop.scheduleTask(in: commandTimeout) {
-            let e = RedisClientError(.timeout, "no reply within \(seconds) s (the connection was closed)")
-            channel.pipeline.fireErrorCaught(e)
-            promise.fail(e)  // also when the handler is gone (a closed channel): a promise completes once
-        }
-        promise.futureResult.whenComplete { _ in timer.cancel() }
+        // The reply handler's watchdog fails the request when no complete answer comes within the command
+        // timeout.
         // A write on a closed channel never reaches the reply handler (the pipeline is torn down): the
         // failed write fails the request instead.
         let written = channel.eventLoop.makePromise(of: Void.self)

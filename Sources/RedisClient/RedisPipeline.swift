@@ -21,6 +21,10 @@ public final class RedisPipeline<Tag> {
     public let maximumInFlight: Int
     /// Commands per write.
     public let batchSize: Int
+    /// Bytes per write: a batch is written once it holds this many, even with fewer commands.
+    public let batchBytes: Int
+    /// Most bytes written and not yet answered (big commands): past it, replies are read first.
+    public let maximumBytesInFlight: Int
     /// Called for every reply, in send order. A thrown error stops the pipeline and is rethrown by
     /// the call that read the reply.
     public var onReply: (Tag, RESPValue) throws -> Void
@@ -32,19 +36,22 @@ public final class RedisPipeline<Tag> {
 
     @usableFromInline var buffer: [UInt8] = []
     @usableFromInline var tags: [Tag] = []
-    private var inFlight = CircularBuffer<(future: EventLoopFuture<[RESPValue]>, tags: [Tag])>()
+    private var inFlight = CircularBuffer<(future: EventLoopFuture<[RESPValue]>, tags: [Tag], bytes: Int)>()
     private var inFlightCount = 0
+    private var inFlightBytes = 0
 
     public init(
-        connection: RedisConnection, maximumInFlight: Int = 1024, batchSize: Int = 128,
-        onReply: @escaping (Tag, RESPValue) throws -> Void
+        connection: RedisConnection, maximumInFlight: Int = 1024, batchSize: Int = 256, batchBytes: Int = 64 * 1024,
+        maximumBytesInFlight: Int = 16 << 20, onReply: @escaping (Tag, RESPValue) throws -> Void
     ) {
-        precondition(maximumInFlight > 0 && batchSize > 0, "a pipeline needs room for a command")
+        precondition(maximumInFlight > 0 && batchSize > 0 && batchBytes > 0, "a pipeline needs room for a command")
         self.connection = connection
         self.maximumInFlight = maximumInFlight
         self.batchSize = min(batchSize, maximumInFlight)
+        self.batchBytes = batchBytes
+        self.maximumBytesInFlight = max(maximumBytesInFlight, batchBytes)
         self.onReply = onReply
-        buffer.reserveCapacity(64 * 1024)
+        buffer.reserveCapacity(batchBytes + 4096)
     }
 
     /// Queues a command; writes the batch when full and waits for replies past the limit.
@@ -52,7 +59,7 @@ public final class RedisPipeline<Tag> {
     public func send(_ argv: [RedisBytes], tag: Tag) throws {
         RESPEncoder.encode(argv.map(\.bytes), into: &buffer)
         tags.append(tag)
-        if tags.count >= batchSize || buffer.count >= 1 << 20 { try flush() }
+        if tags.count >= batchSize || buffer.count >= batchBytes { try flush() }
     }
 
     /// Queues one command that `encode` appends as RESP (`*<argc>\r\n` and its arguments, exactly one
@@ -65,7 +72,7 @@ public final class RedisPipeline<Tag> {
     public func send(tag: Tag, encodedBy encode: (inout [UInt8]) -> Void) throws {
         encode(&buffer)
         tags.append(tag)
-        if tags.count >= batchSize || buffer.count >= 1 << 20 { try flush() }
+        if tags.count >= batchSize || buffer.count >= batchBytes { try flush() }
     }
 
     /// Writes what is queued, then reads replies until at most `maximumInFlight` are owed.
@@ -75,14 +82,20 @@ public final class RedisPipeline<Tag> {
             bytesSent += Int64(buffer.count)
             commandsSent += tags.count
             inFlightCount += tags.count
+            inFlightBytes += buffer.count
             var bytes = connection.channel.allocator.buffer(capacity: buffer.count)
             bytes.writeBytes(buffer)
             let future = connection.submit(buffer: bytes, count: tags.count)
-            inFlight.append((future, tags))
+            inFlight.append((future, tags, buffer.count))
             tags = []
+            tags.reserveCapacity(batchSize)
+            // A big command's buffer is not kept.
+            if buffer.capacity > 4 * batchBytes { buffer = [] }
             buffer.removeAll(keepingCapacity: true)
         }
-        while inFlightCount > maximumInFlight { try completeOldest() }
+        while inFlightCount > maximumInFlight || (inFlightBytes > maximumBytesInFlight && inFlight.count > 1) {
+            try completeOldest()
+        }
     }
 
     /// Writes what is queued and reads every reply.
@@ -108,8 +121,9 @@ public final class RedisPipeline<Tag> {
 
     @available(*, noasync)
     private func completeOldest() throws {
-        guard let (future, tags) = inFlight.popFirst() else { return }
+        guard let (future, tags, bytes) = inFlight.popFirst() else { return }
         inFlightCount -= tags.count
+        inFlightBytes -= bytes
         let replies: [RESPValue]
         do { replies = try future.wait() } catch { throw RedisConnection.mapped(error) }
         // By index: a zip iterator in this generic (unspecialized) code looks up type metadata per element.

@@ -564,3 +564,40 @@ struct CheckRepairTests {
         #expect(FileTree.changes(since: before, in: work).isEmpty)
     }
 }
+
+@Suite("Deep check: duplicate members")
+struct DeepDuplicateTests {
+    /// A set (type 2), hash (type 4) or sorted set (type 5, binary scores) of `n` members where the last
+    /// repeats member `repeatOf` (nil: all distinct), in an RDB 9 file.
+    static func file(type: UInt8, n: Int, repeatOf: Int?) -> RDBBuilder {
+        var b = RDBBuilder(redisVersion: 9)
+        b.key(type, "k")
+        b.length(UInt64(n))
+        for i in 0..<n {
+            let member = "member:\(i == n - 1 ? repeatOf ?? i : i)"
+            b.string(member)
+            if type == 4 { b.string("v\(i)") }
+            if type == 5 { b.binaryDouble(Double(i)) }
+        }
+        b.eof()
+        return b
+    }
+
+    @Test(
+        "a repeated member is found in small and big values (pairwise below 25, a hash table above), never a false one",
+        arguments: [(UInt8(2), "Duplicate set members detected"), (4, "Duplicate hash fields detected"), (5, "Duplicate zset fields detected")])
+    func duplicates(type: UInt8, message: String) throws {
+        for n in [2, 24, 25, 200, 5000] {
+            for repeatOf in [nil, 0, (n - 1) / 2] {
+                var o = RDBReader.Options()
+                o.validation = .deep
+                let report = RDBChecker.check(try Self.file(type: type, n: n, repeatOf: repeatOf).reader(options: o), now: 0)
+                if repeatOf == nil {
+                    #expect(report.isValid, "type \(type), \(n) distinct members: \(report.firstError.map { "\($0)" } ?? "")")
+                } else {
+                    #expect(report.firstError?.message.contains(message) == true, "type \(type), \(n) members, last repeats \(repeatOf!): \(report.firstError.map { "\($0)" } ?? "valid")")
+                }
+            }
+        }
+    }
+}

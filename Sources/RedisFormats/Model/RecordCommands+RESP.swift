@@ -30,10 +30,32 @@ public enum RESPWriter {
 
     /// One argument holding the decimal text of `v`.
     @inlinable public static func appendBulk(decimal v: Int64, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "$"))
-        appendDecimal(Int64(decimalLength(v)), to: &out)
-        appendCRLF(to: &out)
-        appendDecimal(v, to: &out)
+        if v >= 0 && v < 10 {
+            out.append(UInt8(ascii: "$"))
+            out.append(UInt8(ascii: "1"))
+            appendCRLF(to: &out)
+            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v))
+            appendCRLF(to: &out)
+            return
+        }
+        // The digits once, from the right into a small buffer; the length (at most 20) in front.
+        unsafe withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { b in
+            let end = 32
+            var i = unsafe digits(v, into: b, end: end)
+            i -= 2
+            unsafe b[i] = 0x0D
+            unsafe b[i + 1] = 0x0A
+            let n = end - i - 2
+            i -= 1
+            unsafe b[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: n % 10)
+            if n >= 10 {
+                i -= 1
+                unsafe b[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: n / 10)
+            }
+            i -= 1
+            unsafe b[i] = UInt8(ascii: "$")
+            unsafe out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<end]))
+        }
         appendCRLF(to: &out)
     }
 
@@ -48,21 +70,27 @@ public enum RESPWriter {
             out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v))
             return
         }
-        if v >= 10 && v < 100 {
-            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v / 10))
-            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10))
-            return
+        unsafe withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { b in
+            let i = unsafe digits(v, into: b, end: 20)
+            unsafe out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<20]))
         }
-        // Room first, then the digits from the right, in place (reversing a slice would copy it).
-        let n = decimalLength(v)
-        out.append(contentsOf: repeatElement(UInt8(ascii: "-"), count: n))
+    }
+
+    /// Writes the decimal text of `v` so that it ends at `end` (room for 20 bytes before it); returns where
+    /// it starts.
+    @inlinable static func digits(_ v: Int64, into b: UnsafeMutableBufferPointer<UInt8>, end: Int) -> Int {
         var m = v.magnitude
-        var i = out.count
-        while m > 0 {
+        var i = end
+        repeat {
             i -= 1
-            out[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
+            unsafe b[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
             m /= 10
+        } while m > 0
+        if v < 0 {
+            i -= 1
+            unsafe b[i] = UInt8(ascii: "-")
         }
+        return i
     }
 
     /// How many bytes ``appendDecimal(_:to:)`` writes for `v`.
@@ -109,6 +137,12 @@ public final class RecordRESPWriter: RDBValueVisitor {
     private var batchCount = 0
     private let countRoom: Int
     private var fieldTTLs: [(milliseconds: Int64, field: RedisBytes)] = []
+
+    /// Called when a batch closes and the commands so far hold at least ``spillBytes``: a big value's
+    /// commands can be handed on (``takeCommands(_:)``) while the rest is still being read, instead of
+    /// all at ``end(expiresAt:)``. Nil (the default) keeps every command until the key ends.
+    public var whenFull: (() -> Void)?
+    public var spillBytes = 256 * 1024
 
     public init(commands: RecordCommands) {
         self.commands = commands
@@ -179,6 +213,16 @@ public final class RecordRESPWriter: RDBValueVisitor {
         for f in frames { try body(f.name, out[f.start..<f.end]) }
     }
 
+    /// ``forEachCommand(_:)``, then drops the commands handed on (also when `body` throws): those that
+    /// follow start afresh. Between batches only (in ``whenFull`` or after ``end(expiresAt:)``).
+    public func takeCommands(_ body: (_ name: String, _ resp: ArraySlice<UInt8>) throws -> Void) rethrows {
+        defer {
+            out.removeAll(keepingCapacity: true)
+            frames.removeAll(keepingCapacity: true)
+        }
+        try forEachCommand(body)
+    }
+
     /// How many commands the key has.
     public var commandCount: Int { frames.count }
 
@@ -227,6 +271,7 @@ public final class RecordRESPWriter: RDBValueVisitor {
         }
         frames.append((name, start, out.count))
         batchCount = 0
+        if out.count >= spillBytes, let whenFull { whenFull() }
     }
 
     // MARK: RDBValueVisitor
