@@ -78,6 +78,9 @@ struct ConvertCommand: ParsableCommand {
         }
     }
 
+    /// Hash encodings that cannot hold field TTLs.
+    private static let plainHashTypes: Set<RDBValueType> = [.hash, .hashZipmap, .hashZiplist, .hashListpack]
+
     private func rdbToAOF() throws {
         let reader = try RDBReader(path: input, options: readerOptions.readerOptions())
         let out = try SafeOutputFile(path: output, protectedPaths: [input])
@@ -85,6 +88,7 @@ struct ConvertCommand: ParsableCommand {
         let t = target.flatMap(RDBTarget.named)
         if let t { builder.redis7Syntax = t.rdbVersion >= 10 }
         builder.dumpVersion = UInt16(min(reader.header.version, 12))
+        let respWriter = RecordRESPWriter(commands: builder)
         var db: UInt64?
         var buffer: [UInt8] = []
         var keys = 0
@@ -108,6 +112,20 @@ struct ConvertCommand: ParsableCommand {
                 if db != h.db {
                     try emit(builder.select(h.db))
                     db = h.db
+                }
+                if RecordRESPWriter.writes(h.valueType) && (t?.supportsFieldTTLs ?? true || Self.plainHashTypes.contains(h.valueType) || h.valueType.kind != .hash) {
+                    // Written as the reader lends the value's parts (no decoded value, no argument arrays).
+                    respWriter.begin(key: h.key, type: h.valueType)
+                    try reader.visitValue(respWriter)
+                    respWriter.end(expiresAt: h.expiresAt)
+                    commands += respWriter.commandCount
+                    respWriter.forEachCommand { _, resp in buffer.append(contentsOf: resp) }
+                    if buffer.count > 1 << 20 {
+                        try out.write(buffer)
+                        buffer.removeAll(keepingCapacity: true)
+                    }
+                    keys += 1
+                    continue
                 }
                 let value = try reader.readValue()
                 if let t, !t.supportsFieldTTLs, case .hash(let fields) = value, fields.contains(where: { $0.expiresAt != nil }) {
