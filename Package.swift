@@ -29,9 +29,11 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLZF", path: "Sources/CLZF", pkgConfig: "liblzf", providers: [.apt(["liblzf-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // CRC64 folding with carry-less multiplication (x86-64), checked at run time; the tables otherwise.
+        .target(name: "CRC64Fold", path: "Sources/CRC64Fold", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "RedisFormats",
-            dependencies: ["CLZF", "CZlib"],
+            dependencies: ["CLZF", "CZlib", "CRC64Fold"],
             swiftSettings: hotPathSettings
         ),
         .target(name: "RedisFormatsJSON", dependencies: ["RedisFormats"], swiftSettings: hotPathSettings),

@@ -1,3 +1,5 @@
+import CRC64Fold
+
 /// CRC-64/Jones as Redis computes it: reflected polynomial 0xAD93D23594C935A9, init 0, xorout 0
 /// (`crc64.c`; every call site passes 0 as the initial value). Check value for `"123456789"`:
 /// `0xe9c6d914c4b8d9ca`.
@@ -54,7 +56,32 @@ public struct CRC64: Sendable, Hashable {
     /// Below this size a buffer is checksummed as one stream.
     static let interleaveThreshold = 1 << 15
 
+    /// Whether the CPU folds with carry-less multiplication (x86-64 PCLMULQDQ; `CRC64Fold`).
+    static let folds = rdbkit_crc64_fold_available() != 0
+    /// From this size on, a buffer is folded when ``folds``.
+    static let foldThreshold = 256
+
     static func update(_ crcIn: UInt64, _ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        if bytes.count >= foldThreshold && folds, let base = bytes.baseAddress {
+            return unsafe folded(crcIn, base, bytes.count)
+        }
+        return unsafe tableDriven(crcIn, bytes)
+    }
+
+    /// The bulk folded 16 bytes at a time by `CRC64Fold` (about four times the table-driven speed), then
+    /// the 16-byte state and the tail through the tables.
+    static func folded(_ crcIn: UInt64, _ base: UnsafeRawPointer, _ count: Int) -> UInt64 {
+        var state: (UInt64, UInt64) = (0, 0)
+        let n = unsafe withUnsafeMutableBytes(of: &state) { s in
+            unsafe rdbkit_crc64_fold(
+                crcIn, base.assumingMemoryBound(to: UInt8.self), count, s.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        let c = unsafe withUnsafeBytes(of: &state) { unsafe serial(0, $0) }
+        return unsafe serial(c, UnsafeRawBufferPointer(start: base + n, count: count - n))
+    }
+
+    /// Slicing-by-16 tables, large buffers in four interleaved quarters.
+    static func tableDriven(_ crcIn: UInt64, _ bytes: UnsafeRawBufferPointer) -> UInt64 {
         guard bytes.count >= interleaveThreshold, let base = bytes.baseAddress else {
             return unsafe serial(crcIn, bytes)
         }
