@@ -5,7 +5,7 @@
 #
 # FILE defaults to Benchmarks/data/write-500m.aof, made by
 #   python3 ../shared/tools/make_bench_data.py aof --mb 500 --seed 1 --name write-500m \
-#       --out-dir Benchmarks/data --port 7303
+#       --out-dir "$PWD/Benchmarks/data" --port 7303
 set -euo pipefail
 cd "$(dirname "$0")/.."
 file="${1:-Benchmarks/data/write-500m.aof}"

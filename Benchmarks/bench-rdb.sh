@@ -5,7 +5,7 @@
 #
 # FILE defaults to Benchmarks/data/mixed-1g.rdb, made by
 #   python3 ../shared/tools/make_bench_data.py rdb --scale 10 --seed 1 --name mixed-1g \
-#       --out-dir Benchmarks/data --port 7301
+#       --out-dir "$PWD/Benchmarks/data" --port 7301   (an absolute path: the script starts redis-server elsewhere)
 # (needs Debian's redis-server 7.0 and redis-cli). Prints a Markdown table: median wall time over
 # RUNS runs (default 3) after one warm-up, MB/s, peak RSS (from /usr/bin/time -v), and the ratio
 # to redis-check-rdb (its time divided by the command's: above 1 is faster). Every command reads the file from the page cache.
