@@ -7,7 +7,7 @@
 #   python3 ../shared/tools/make_bench_data.py rdb --scale 10 --seed 1 --name mixed-1g \
 #       --out-dir "$PWD/Benchmarks/data" --port 7301   (an absolute path: the script starts redis-server elsewhere)
 # (needs Debian's redis-server 7.0 and redis-cli). Prints a Markdown table: median wall time over
-# RUNS runs (default 3) after one warm-up, MB/s, peak RSS (from /usr/bin/time -v), and the ratio
+# RUNS runs (default 3, rows run round-robin) after one warm-up, MB/s, peak RSS (from /usr/bin/time -v), and the ratio
 # to redis-check-rdb (its time divided by the command's: above 1 is faster). Every command reads the file from the page cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,36 +21,42 @@ size=$(stat -L -c %s "$file")
 times_file="$(mktemp)"
 trap 'rm -f "$times_file"' EXIT
 
-measure() {   # measure NAME CMD... → "name seconds rss_kib"
-  local name="$1"; shift
-  "$@" >/dev/null 2>&1 || true   # warm-up
-  local times=() rss=0
-  for _ in $(seq "$runs"); do
-    local out
-    /usr/bin/time -o "$times_file" -f '%e %M' "$@" >/dev/null 2>/dev/null || true
-    out=$(tail -1 "$times_file")
-    times+=("${out% *}")
-    local r="${out#* }"; [ "$r" -gt "$rss" ] && rss=$r
-  done
-  local median
-  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  echo "$name $median $rss"
-}
-
-results=()
-results+=("$(measure "cat" cat "$file")")
-[ -n "$check" ] && results+=("$(measure "redis-check-rdb" "$check" "$file")")
-results+=("$(measure "rdbkit-info" "$bin" info "$file")")
-results+=("$(measure "rdbkit-info-skip" "$bin" info --skip-values "$file")")
-results+=("$(measure "rdbkit-json" "$bin" json "$file")")
-results+=("$(measure "rdbkit-json-1" "$bin" json --threads 1 "$file")")
-results+=("$(measure "rdbkit-check" "$bin" check "$file")")
-results+=("$(measure "rdbkit-memory-csv" "$bin" memory "$file")")
-results+=("$(measure "rdbkit-memory-prefix" "$bin" memory --by-prefix --top 100 --format table "$file")")
+# Rows as NAME and a command line (eval'd). Each row is warmed up once, then the rows run round-robin,
+# RUNS rounds: every row sees the same drift of the machine's speed (it drifts by 10-30 % over minutes),
+# so the ratios to redis-check-rdb hold within a run.
 out_dir="$(mktemp -d -p "$(dirname "$file")")"
 trap 'rm -f "$times_file"; rm -rf "$out_dir"' EXIT
-results+=("$(measure "rdbkit-rewrite" "$bin" rewrite "$file" -o "$out_dir/identity.rdb")")
-results+=("$(measure "rdbkit-rewrite-match" "$bin" rewrite "$file" -o "$out_dir/match.rdb" --match 'user:*')")
+names=(); cmds=()
+row() { names+=("$1"); cmds+=("$2"); }
+q="'$file'"
+row cat "cat $q"
+[ -n "$check" ] && row redis-check-rdb "'$check' $q"
+row rdbkit-info "'$bin' info $q"
+row rdbkit-info-skip "'$bin' info --skip-values $q"
+row rdbkit-json "'$bin' json $q"
+row rdbkit-json-1 "'$bin' json --threads 1 $q"
+row rdbkit-check "'$bin' check $q"
+row rdbkit-memory-csv "'$bin' memory $q"
+row rdbkit-memory-prefix "'$bin' memory --by-prefix --top 100 --format table $q"
+row rdbkit-rewrite "'$bin' rewrite $q -o '$out_dir/identity.rdb'"
+row rdbkit-rewrite-match "'$bin' rewrite $q -o '$out_dir/match.rdb' --match 'user:*'"
+
+declare -A times rss
+for i in "${!names[@]}"; do eval "${cmds[$i]}" >/dev/null 2>&1 || true; done   # warm-up
+for _ in $(seq "$runs"); do
+  for i in "${!names[@]}"; do
+    n="${names[$i]}"
+    eval "/usr/bin/time -o '$times_file' -f '%e %M' ${cmds[$i]}" >/dev/null 2>/dev/null || true
+    out=$(tail -1 "$times_file")
+    times[$n]="${times[$n]:-} ${out% *}"
+    r="${out#* }"; [ "$r" -gt "${rss[$n]:-0}" ] && rss[$n]=$r
+  done
+done
+results=()
+for n in "${names[@]}"; do
+  median=$(printf '%s\n' ${times[$n]} | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  results+=("$n $median ${rss[$n]}")
+done
 
 ref=""
 for r in "${results[@]}"; do set -- $r; [ "$1" = "redis-check-rdb" ] && ref=$2; done
