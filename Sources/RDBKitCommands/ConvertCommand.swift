@@ -93,14 +93,20 @@ struct ConvertCommand: ParsableCommand {
         var buffer: [UInt8] = []
         var keys = 0
         var commands = 0
-        func emit(_ argv: [RedisBytes]) throws {
-            RecordCommands.resp(argv, into: &buffer)
-            commands += 1
+        func writeIfFull() throws {
             if buffer.count > 1 << 20 {
                 try out.write(buffer)
                 buffer.removeAll(keepingCapacity: true)
             }
         }
+        func emit(_ argv: [RedisBytes]) throws {
+            RecordCommands.resp(argv, into: &buffer)
+            commands += 1
+            try writeIfFull()
+        }
+        // A hash that may hold field TTLs goes through the decoded value when the target cannot load them,
+        // so that it is refused with its key.
+        let refusesFieldTTLs = t.map { !$0.supportsFieldTTLs } ?? false
         while let record = try reader.next() {
             switch record {
             case .function(let f):
@@ -113,17 +119,15 @@ struct ConvertCommand: ParsableCommand {
                     try emit(builder.select(h.db))
                     db = h.db
                 }
-                if RecordRESPWriter.writes(h.valueType) && (t?.supportsFieldTTLs ?? true || Self.plainHashTypes.contains(h.valueType) || h.valueType.kind != .hash) {
+                let mayHoldFieldTTLs = h.valueType.kind == .hash && !Self.plainHashTypes.contains(h.valueType)
+                if RecordRESPWriter.writes(h.valueType) && !(refusesFieldTTLs && mayHoldFieldTTLs) {
                     // Written as the reader lends the value's parts (no decoded value, no argument arrays).
                     respWriter.begin(key: h.key, type: h.valueType)
                     try reader.visitValue(respWriter)
                     respWriter.end(expiresAt: h.expiresAt)
                     commands += respWriter.commandCount
-                    respWriter.forEachCommand { _, resp in buffer.append(contentsOf: resp) }
-                    if buffer.count > 1 << 20 {
-                        try out.write(buffer)
-                        buffer.removeAll(keepingCapacity: true)
-                    }
+                    respWriter.takeCommands { _, resp in buffer.append(contentsOf: resp) }
+                    try writeIfFull()
                     keys += 1
                     continue
                 }

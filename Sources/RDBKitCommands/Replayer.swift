@@ -386,9 +386,7 @@ final class Replayer {
             try select(db, offset: h.offset, file: file)
             ticket.how = .commands
             guard try clearForCommands(h, ticket: ticket) else { return }
-            try respWriter.takeCommands { name, resp in
-                try sendEncoded(ticket, name: name) { $0.append(contentsOf: resp) }
-            }
+            try sendWrittenCommands(ticket)
             release(ticket)
             return
         }
@@ -435,10 +433,15 @@ final class Replayer {
         }
         respWriter.end(expiresAt: h.expiresAt)
         ticket.resumeOffset = aofPart ? h.offset : reader.offset
+        try sendWrittenCommands(ticket)
+        release(ticket)
+    }
+
+    /// Sends the commands the record writer holds for `ticket`'s key and drops them from the writer.
+    private func sendWrittenCommands(_ ticket: Ticket) throws {
         try respWriter.takeCommands { name, resp in
             try sendEncoded(ticket, name: name) { $0.append(contentsOf: resp) }
         }
-        release(ticket)
     }
 
     /// ``RecordRESPWriter/whenFull``: sends the batches written so far of the key being streamed.
@@ -449,9 +452,7 @@ final class Replayer {
             return
         }
         do {
-            try respWriter.takeCommands { name, resp in
-                try sendEncoded(t, name: name) { $0.append(contentsOf: resp) }
-            }
+            try sendWrittenCommands(t)
             spilled = true
         } catch {
             spillError = error

@@ -68,7 +68,7 @@ public struct CRC64: Sendable, Hashable {
         return unsafe tableDriven(crcIn, bytes)
     }
 
-    /// The bulk folded 16 bytes at a time by `CRC64Fold` (about four times the table-driven speed), then
+    /// The bulk folded 16 bytes at a time by `CRC64Fold` (a third of the tables' CPU on a 1 GB file), then
     /// the 16-byte state and the tail through the tables.
     static func folded(_ crcIn: UInt64, _ base: UnsafeRawPointer, _ count: Int) -> UInt64 {
         var state: (UInt64, UInt64) = (0, 0)
