@@ -368,7 +368,7 @@ struct ReplayCommand: ParsableCommand {
             sourceError = nil
             clientError = nil
             var resumeFrom: ReplayCheckpoint.Watermark?
-            let identity = marker != nil && retries > attempt ? ReplayMarker.identity(live) : nil
+            let identity = marker != nil && retries > attempt ? ReplayMarker.identity(live, of: replayer.pipeline) : nil
             do {
                 if let tracker, resume || attempt > 0 {
                     // Acknowledged, or (past the last reply) inside a batch the marker says was applied.

@@ -183,8 +183,10 @@ extension ReplayMarker {
         var clientID: Int64
     }
 
-    static func identity(_ c: RedisConnection) -> ClientIdentity? {
-        guard case .integer(let id)? = try? c.call(["CLIENT", "ID"]),
+    /// The client is `pipeline`'s when given (a pipeline may have a socket of its own), else `c`.
+    static func identity(_ c: RedisConnection, of pipeline: RedisPipeline<Replayer.Tag>? = nil) -> ClientIdentity? {
+        let reply = try? pipeline.map { try $0.call(["CLIENT", "ID"]) } ?? c.call(["CLIENT", "ID"])
+        guard case .integer(let id)? = reply,
             let info = try? ReplaySync.info(c, "server"), let run = ReplaySync.field(info, "run_id")
         else { return nil }
         return ClientIdentity(runID: run, clientID: id)

@@ -157,12 +157,17 @@ final class Replayer {
             reportFD = open(path, O_WRONLY | O_CREAT | (settings.appendsReport ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0o644)
             guard reportFD >= 0 else { throw RDBError(.io, "cannot create the report \(path): \(String(cString: strerror(errno)))") }
         }
-        pipeline = RedisPipeline(connection: connection, maximumInFlight: settings.maximumInFlight) { [unowned self] tag, reply in
+        // A socket of its own for a server without TLS (RedisSocketLink): the bulk of the traffic without an
+        // event loop in between.
+        pipeline = try RedisPipeline(ownSocketTo: connection, maximumInFlight: settings.maximumInFlight) { [unowned self] tag, reply in
             self.handle(tag, reply)
         }
     }
 
-    deinit { if reportFD >= 0 { close(reportFD) } }
+    deinit {
+        if reportFD >= 0 { close(reportFD) }
+        pipeline?.close()
+    }
 
 
     // MARK: Replies
@@ -664,7 +669,9 @@ final class Replayer {
                 onProgress?(base + c.offset, commands)
             }
         }
-        if let open = transaction { release(open) }  // a MULTI without EXEC at the end (a truncated AOF)
+        // A MULTI without EXEC at the end of a truncated AOF is dropped, as Redis drops it on load: done.
+        // Stopped inside a transaction, it is not: its batch is discarded and `--resume` sends it again.
+        if let open = transaction, !shouldStop { release(open) }
         if shouldStop || transaction != nil { try discardBatch(asSkipped: !shouldStop) } else { try closeBatch() }
         if summary.mode.isEmpty { summary.mode = "commands" }
     }

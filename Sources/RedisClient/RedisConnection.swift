@@ -147,11 +147,14 @@ public final class RedisConnection: Sendable {
     public let uri: RedisURI
     /// The protocol agreed with the server (2 or 3).
     public let protocolVersion: Int
+    /// The options it was opened with (a second connection to the same server uses them too).
+    public let options: RedisClientOptions
 
-    private init(channel: any Channel, uri: RedisURI, protocolVersion: Int) {
+    private init(channel: any Channel, uri: RedisURI, protocolVersion: Int, options: RedisClientOptions) {
         self.channel = channel
         self.uri = uri
         self.protocolVersion = protocolVersion
+        self.options = options
     }
 
     // MARK: Connecting
@@ -195,13 +198,10 @@ public final class RedisConnection: Sendable {
                     try sync.addHandler(RedisReplyHandler(timeout: .nanoseconds(Int64(options.commandTimeout * 1e9))))
                 }
             }
-        let user = options.user ?? uri.user
-        let password = options.password ?? uri.password
-        let db = options.db ?? uri.db
         return bootstrap.connect(host: uri.host, port: uri.port).flatMap { channel in
             let version = options.protocolVersion == 3 ? 3 : 2
-            let connection = RedisConnection(channel: channel, uri: uri, protocolVersion: version)
-            return connection.handshake(user: user, password: password, db: db, name: options.clientName)
+            let connection = RedisConnection(channel: channel, uri: uri, protocolVersion: version, options: options)
+            return connection.handshake(Self.handshakeSteps(uri: uri, options: options))
                 .map { connection }
                 .flatMapError { error in
                     // The handshake's error is the news, not how the close went (TLS may close uncleanly).
@@ -228,10 +228,21 @@ public final class RedisConnection: Sendable {
         }
     }
 
-    /// HELLO 3 / AUTH, SELECT and CLIENT SETNAME, each checked.
-    private func handshake(user: String?, password: String?, db: UInt64?, name: String?) -> EventLoopFuture<Void> {
-        var steps: [(argv: [String], shown: String, code: RedisClientError.Code)] = []
-        if protocolVersion == 3 {
+    /// One command of the opening handshake: what to send, how to name it in an error, and the error's code.
+    struct HandshakeStep: Sendable {
+        var argv: [String]
+        var shown: String
+        var code: RedisClientError.Code
+    }
+
+    /// HELLO 3 / AUTH, SELECT and CLIENT SETNAME, in order, for a connection with these options.
+    static func handshakeSteps(uri: RedisURI, options: RedisClientOptions) -> [HandshakeStep] {
+        let user = options.user ?? uri.user
+        let password = options.password ?? uri.password
+        let db = options.db ?? uri.db
+        let name = options.clientName
+        var steps: [HandshakeStep] = []
+        if options.protocolVersion == 3 {
             var hello = ["HELLO", "3"]
             var shown = "HELLO 3"
             if let password {
@@ -239,14 +250,19 @@ public final class RedisConnection: Sendable {
                 shown += " AUTH"
             }
             if let name { hello += ["SETNAME", name] }
-            steps.append((hello, shown, password == nil ? .server : .authentication))
+            steps.append(HandshakeStep(argv: hello, shown: shown, code: password == nil ? .server : .authentication))
         } else {
             if let password {
-                steps.append((user.map { ["AUTH", $0, password] } ?? ["AUTH", password], "AUTH", .authentication))
+                steps.append(HandshakeStep(argv: user.map { ["AUTH", $0, password] } ?? ["AUTH", password], shown: "AUTH", code: .authentication))
             }
-            if let name { steps.append((["CLIENT", "SETNAME", name], "CLIENT SETNAME", .server)) }
+            if let name { steps.append(HandshakeStep(argv: ["CLIENT", "SETNAME", name], shown: "CLIENT SETNAME", code: .server)) }
         }
-        if let db, db != 0 { steps.append((["SELECT", String(db)], "SELECT", .server)) }
+        if let db, db != 0 { steps.append(HandshakeStep(argv: ["SELECT", String(db)], shown: "SELECT", code: .server)) }
+        return steps
+    }
+
+    /// Sends the handshake's commands one after the other, each checked.
+    private func handshake(_ steps: [HandshakeStep]) -> EventLoopFuture<Void> {
         var future = channel.eventLoop.makeSucceededVoidFuture()
         for step in steps {
             future = future.flatMap {

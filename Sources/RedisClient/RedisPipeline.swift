@@ -15,8 +15,17 @@ import RedisFormats
 /// try p.drain()
 /// ```
 /// Blocking: use it from one thread that is not an event loop.
+///
+/// Made with ``init(ownSocketTo:maximumInFlight:batchSize:batchBytes:maximumBytesInFlight:onReply:)``, a
+/// pipeline to a server without TLS opens a socket of its own and drives it from the calling thread
+/// (``RedisSocketLink``): no event loop, no promise per batch, no copy of the bytes written.
 public final class RedisPipeline<Tag> {
     public let connection: RedisConnection
+    /// The pipeline's own socket, when it has one (otherwise commands go through `connection`).
+    private let link: RedisSocketLink?
+    /// Whether commands go through a socket of the pipeline's own rather than `connection` (a second
+    /// client on the server).
+    public var hasOwnSocket: Bool { link != nil }
     /// Most commands sent and not yet answered.
     public let maximumInFlight: Int
     /// Commands per write.
@@ -39,19 +48,58 @@ public final class RedisPipeline<Tag> {
     private var inFlight = CircularBuffer<(future: EventLoopFuture<[RESPValue]>, tags: [Tag], bytes: Int)>()
     private var inFlightCount = 0
     private var inFlightBytes = 0
+    /// Own socket: batches written whose replies have not all come, after `head`, the oldest one, of which
+    /// `headIndex` replies came.
+    private var owed = CircularBuffer<(tags: [Tag], bytes: Int)>()
+    private var head: [Tag] = []
+    private var headIndex = 0
+    private var headBytes = 0
+    /// The outgoing buffer while it is being written (the two are swapped, so both keep their capacity).
+    private var spare: [UInt8] = []
 
-    public init(
+    /// Commands go through `connection` (SwiftNIO).
+    public convenience init(
         connection: RedisConnection, maximumInFlight: Int = 1024, batchSize: Int = 256, batchBytes: Int = 64 * 1024,
         maximumBytesInFlight: Int = 16 << 20, onReply: @escaping (Tag, RESPValue) throws -> Void
     ) {
+        self.init(
+            connection: connection, link: nil, maximumInFlight: maximumInFlight, batchSize: batchSize, batchBytes: batchBytes,
+            maximumBytesInFlight: maximumBytesInFlight, onReply: onReply)
+    }
+
+    /// Commands go to `connection`'s server on a socket of the pipeline's own, opened with the same options
+    /// (user, password, database, client name), when the server is reached without TLS; through
+    /// `connection` itself otherwise.
+    /// - Throws: ``RedisClientError`` when the second connection cannot be opened.
+    public convenience init(
+        ownSocketTo connection: RedisConnection, maximumInFlight: Int = 1024, batchSize: Int = 256, batchBytes: Int = 64 * 1024,
+        maximumBytesInFlight: Int = 16 << 20, onReply: @escaping (Tag, RESPValue) throws -> Void
+    ) throws(RedisClientError) {
+        let link = connection.uri.usesTLS ? nil : try RedisSocketLink.connect(to: connection.uri, options: connection.options)
+        self.init(
+            connection: connection, link: link, maximumInFlight: maximumInFlight, batchSize: batchSize, batchBytes: batchBytes,
+            maximumBytesInFlight: maximumBytesInFlight, onReply: onReply)
+    }
+
+    private init(
+        connection: RedisConnection, link: RedisSocketLink?, maximumInFlight: Int, batchSize: Int, batchBytes: Int,
+        maximumBytesInFlight: Int, onReply: @escaping (Tag, RESPValue) throws -> Void
+    ) {
         precondition(maximumInFlight > 0 && batchSize > 0 && batchBytes > 0, "a pipeline needs room for a command")
         self.connection = connection
+        self.link = link
         self.maximumInFlight = maximumInFlight
         self.batchSize = min(batchSize, maximumInFlight)
         self.batchBytes = batchBytes
         self.maximumBytesInFlight = max(maximumBytesInFlight, batchBytes)
         self.onReply = onReply
         buffer.reserveCapacity(batchBytes + 4096)
+        if link != nil { spare.reserveCapacity(batchBytes + 4096) }
+    }
+
+    /// Closes the pipeline's own socket, if it has one (replies still owed are not read).
+    public func close() {
+        link?.close()
     }
 
     /// Queues a command; writes the batch when full and waits for replies past the limit.
@@ -83,6 +131,22 @@ public final class RedisPipeline<Tag> {
             commandsSent += tags.count
             inFlightCount += tags.count
             inFlightBytes += buffer.count
+            if let link {
+                owed.append((tags, buffer.count))
+                tags = []
+                tags.reserveCapacity(batchSize)
+                swap(&buffer, &spare)
+                defer {
+                    if spare.capacity > 4 * batchBytes { spare = [] }
+                    spare.removeAll(keepingCapacity: true)
+                    swap(&buffer, &spare)
+                }
+                try spare.withUnsafeBytes { bytes in try link.write(bytes) { try dispatch(link) } }
+                // Replies already here are handed on now: the fewer owed, the less is kept.
+                try link.receive()
+                try dispatch(link)
+                return try settle()
+            }
             var bytes = connection.channel.allocator.buffer(capacity: buffer.count)
             bytes.writeBytes(buffer)
             let future = connection.submit(buffer: bytes, count: tags.count)
@@ -93,8 +157,34 @@ public final class RedisPipeline<Tag> {
             if buffer.capacity > 4 * batchBytes { buffer = [] }
             buffer.removeAll(keepingCapacity: true)
         }
-        while inFlightCount > maximumInFlight || (inFlightBytes > maximumBytesInFlight && inFlight.count > 1) {
+        try settle()
+    }
+
+    /// Reads replies until at most `maximumInFlight` commands and `maximumBytesInFlight` bytes are owed.
+    private func settle() throws {
+        while inFlightCount > maximumInFlight || (inFlightBytes > maximumBytesInFlight && batchesOwed > 1) {
             try completeOldest()
+        }
+    }
+
+    private var batchesOwed: Int { link == nil ? inFlight.count : owed.count + (headIndex < head.count ? 1 : 0) }
+
+    /// Own socket: hands every complete reply read to `onReply`, with its command's tag.
+    private func dispatch(_ link: RedisSocketLink) throws {
+        while let reply = try link.nextReply() {
+            if headIndex == head.count {
+                guard let next = owed.popFirst() else {
+                    throw link.fail(RedisClientError(.protocolViolation, "the server sent a reply nobody asked for: \(reply)"))
+                }
+                head = next.tags
+                headBytes = next.bytes
+                headIndex = 0
+            }
+            let tag = head[headIndex]
+            headIndex += 1
+            inFlightCount -= 1
+            if headIndex == head.count { inFlightBytes -= headBytes }
+            try onReply(tag, reply)
         }
     }
 
@@ -102,13 +192,21 @@ public final class RedisPipeline<Tag> {
     @available(*, noasync)
     public func drain() throws {
         try flush()
-        while !inFlight.isEmpty { try completeOldest() }
+        while inFlightCount > 0 { try completeOldest() }
     }
 
     /// Sends one command after everything queued and returns its reply (not given to `onReply`).
     @available(*, noasync)
     public func call(_ argv: [RedisBytes]) throws -> RESPValue {
         try drain()
+        if let link {
+            var command: [UInt8] = []
+            RESPEncoder.encode(argv.map(\.bytes), into: &command)
+            let reply = try link.call(command)
+            bytesSent += Int64(command.count)
+            commandsSent += 1
+            return reply
+        }
         do {
             let reply = try connection.submit([argv.map(\.bytes)]).wait()[0]
             bytesSent += Int64(argv.reduce(16) { $0 + $1.count + 16 })
@@ -121,6 +219,16 @@ public final class RedisPipeline<Tag> {
 
     @available(*, noasync)
     private func completeOldest() throws {
+        if let link {
+            // At least one more reply.
+            let owedBefore = inFlightCount
+            try dispatch(link)
+            while inFlightCount == owedBefore && inFlightCount > 0 {
+                try link.receiveWaiting()
+                try dispatch(link)
+            }
+            return
+        }
         guard let (future, tags, bytes) = inFlight.popFirst() else { return }
         inFlightCount -= tags.count
         inFlightBytes -= bytes

@@ -123,8 +123,9 @@ func waitUntil(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bo
     return false
 }
 
-/// A loopback TCP proxy that cuts each of its first `cuts` connections after `bytes` bytes from the client,
-/// and forwards later connections whole.
+/// A loopback TCP proxy that cuts the first `cuts` connections to carry `bytes` bytes from the client at
+/// that byte, and forwards everything else whole (a replay's small control connection is never the one
+/// cut: its bulk connection is).
 final class CuttingProxy: @unchecked Sendable {
     let port: UInt16
     private let listener: Int32
@@ -182,13 +183,20 @@ final class CuttingProxy: @unchecked Sendable {
             }
             let limit: Int? = state.withLock {
                 $0.connections += 1
-                guard $0.cutsLeft > 0 else { return nil }
-                $0.cutsLeft -= 1
-                return $0.bytes
+                return $0.cutsLeft > 0 ? $0.bytes : nil
             }
             let pair = SocketPair(client: client, server: server)
-            Thread { pair.pump(from: client, to: server, limit: limit) }.start()
-            Thread { pair.pump(from: server, to: client, limit: nil) }.start()
+            Thread { [self] in pair.pump(from: client, to: server, limit: limit, takeCut: takeCut) }.start()
+            Thread { pair.pump(from: server, to: client, limit: nil, takeCut: { false }) }.start()
+        }
+    }
+
+    /// Whether a connection that reached the byte count is cut (one of the first `cuts` to get there).
+    private func takeCut() -> Bool {
+        state.withLock {
+            guard $0.cutsLeft > 0 else { return false }
+            $0.cutsLeft -= 1
+            return true
         }
     }
 
@@ -202,14 +210,17 @@ final class CuttingProxy: @unchecked Sendable {
             self.server = server
         }
 
-        func pump(from: Int32, to: Int32, limit: Int?) {
+        func pump(from: Int32, to: Int32, limit: Int?, takeCut: () -> Bool) {
+            var limit = limit
             var buffer = [UInt8](repeating: 0, count: 16384)
             var forwarded = 0
             while true {
                 let n = buffer.withUnsafeMutableBytes { recv(from, $0.baseAddress, $0.count, 0) }
                 if n <= 0 { break }
                 var count = n
-                if let limit, forwarded + n >= limit { count = limit - forwarded }
+                if let l = limit, forwarded + n >= l {
+                    if takeCut() { count = l - forwarded } else { limit = nil }
+                }
                 var sent = 0
                 while sent < count {
                     let w = buffer.withUnsafeBytes { send(to, $0.baseAddress! + sent, count - sent, Int32(MSG_NOSIGNAL)) }

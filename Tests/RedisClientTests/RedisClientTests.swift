@@ -98,17 +98,22 @@ struct RedisConnectionLiveTests {
         return (s, tmp)
     }
 
-    @Test("a pipeline keeps at most its limit in flight and hands every reply back in order")
-    func pipelineOrder() throws {
+    @Test("a pipeline keeps at most its limit in flight and hands every reply back in order", arguments: [false, true])
+    func pipelineOrder(ownSocket: Bool) throws {
         let (s, tmp) = try Self.server()
         defer { s.stop(); tmp.remove() }
         let c = try RedisConnection.connectBlocking(to: RedisURI(host: "127.0.0.1", port: Int(s.port)))
         defer { c.close() }
         var seen: [Int] = []
-        let p = RedisPipeline<Int>(connection: c, maximumInFlight: 16, batchSize: 5) { tag, reply in
+        let onReply: (Int, RESPValue) throws -> Void = { tag, reply in
             #expect(reply == .integer(Int64(tag + 1)))
             seen.append(tag)
         }
+        let p =
+            ownSocket
+            ? try RedisPipeline<Int>(ownSocketTo: c, maximumInFlight: 16, batchSize: 5, onReply: onReply)
+            : RedisPipeline<Int>(connection: c, maximumInFlight: 16, batchSize: 5, onReply: onReply)
+        #expect(p.hasOwnSocket == ownSocket)
         for i in 0..<5000 {
             try p.send(["INCR", "counter"], tag: i)
             #expect(i + 1 - seen.count <= 16 + 5, "more than limit + one batch unanswered")
@@ -117,6 +122,113 @@ struct RedisConnectionLiveTests {
         #expect(seen == Array(0..<5000))
         #expect(try c.call(["GET", "counter"]) == .bulkString(Array("5000".utf8)))
         #expect(p.commandsSent == 5000)
+    }
+
+    @Test("a pipeline's own socket opens with the connection's user, database and name, in RESP2 and RESP3", arguments: [2, 3])
+    func ownSocketHandshake(resp: Int) throws {
+        let (s, tmp) = try Self.server()
+        defer { s.stop(); tmp.remove() }
+        let admin = try LiveConnection(port: s.port)
+        #expect(try admin.call(["ACL", "SETUSER", "app", "on", ">apppw", "~*", "&*", "+@all"]) == .simple("OK"))
+        var o = RedisClientOptions()
+        o.protocolVersion = resp
+        o.clientName = "bulk-loader"
+        let c = try RedisConnection.connectBlocking(to: RedisURI("redis://app:apppw@127.0.0.1:\(s.port)/3"), options: o)
+        defer { c.close() }
+        let p = try RedisPipeline<Int>(ownSocketTo: c) { _, _ in }
+        defer { p.close() }
+        let info = try p.call(["CLIENT", "INFO"]).text ?? ""
+        let fields = Set(info.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+        #expect(fields.isSuperset(of: ["db=3", "name=bulk-loader", "user=app", "resp=\(resp)"]), "\(info)")
+        // A second client: the connection's own id differs.
+        #expect(try p.call(["CLIENT", "ID"]) != c.call(["CLIENT", "ID"]))
+        // A wrong password fails the second connection the way it fails the first.
+        #expect(try admin.call(["ACL", "SETUSER", "app", "resetpass", ">other"]) == .simple("OK"))
+        #expect {
+            _ = try RedisPipeline<Int>(ownSocketTo: c) { _, _ in }
+        } throws: { error in
+            guard let e = error as? RedisClientError else { return false }
+            return e.code == .authentication && !e.description.contains("apppw")
+        }
+    }
+
+    @Test("an own-socket pipeline writes values larger than the socket buffers while replies pile up, in order")
+    func ownSocketBigValues() throws {
+        let (s, tmp) = try Self.server()
+        defer { s.stop(); tmp.remove() }
+        let c = try RedisConnection.connectBlocking(to: RedisURI(host: "127.0.0.1", port: Int(s.port)))
+        defer { c.close() }
+        let big = RedisBytes(Array(repeating: UInt8(ascii: "x"), count: 3 << 20))
+        let medium = RedisBytes((0..<4096).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        var order: [Int] = []
+        var bigReplies = 0
+        var mediumReplies = 0
+        var others: [RESPValue] = []
+        // Far more replies in flight than the kernel's socket buffers hold, and values of 3 MiB: writes find
+        // the socket full and must read replies meanwhile.
+        let p = try RedisPipeline<Int>(
+            ownSocketTo: c, maximumInFlight: 1_000_000, batchSize: 100_000, batchBytes: 64 << 20, maximumBytesInFlight: 256 << 20
+        ) { tag, reply in
+            order.append(tag)
+            if reply == .bulkString(big.bytes) {
+                bigReplies += 1
+            } else if reply == .bulkString(medium.bytes) {
+                mediumReplies += 1
+            } else {
+                others.append(reply)
+            }
+        }
+        var n = 0
+        try p.send(["SET", "medium", medium], tag: n)
+        n += 1
+        for round in 0..<4 {
+            try p.send(["SET", RedisBytes("big:\(round)"), big], tag: n)
+            try p.send(["GET", RedisBytes("big:\(round)")], tag: n + 1)
+            n += 2
+            for _ in 0..<12_500 {
+                try p.send(["GET", "medium"], tag: n)
+                n += 1
+            }
+        }
+        try p.drain()
+        #expect(order == Array(0..<n))
+        #expect(bigReplies == 4 && mediumReplies == 50_000)
+        #expect(others == Array(repeating: .simpleString("OK"), count: 5))
+        #expect(try p.call(["STRLEN", "big:3"]) == .integer(3 << 20))
+    }
+
+    @Test("an own-socket pipeline reports a reply timeout and a closed connection, and fails after them")
+    func ownSocketFailures() throws {
+        let (s, tmp) = try Self.server(["--enable-debug-command", "local"])
+        defer { s.stop(); tmp.remove() }
+        var o = RedisClientOptions()
+        o.commandTimeout = 0.3
+        o.clientName = "victim"
+        let c = try RedisConnection.connectBlocking(to: RedisURI(host: "127.0.0.1", port: Int(s.port)), options: o)
+        defer { c.close() }
+        let p = try RedisPipeline<Int>(ownSocketTo: c) { _, _ in }
+        try p.send(["DEBUG", "SLEEP", "5"], tag: 0)
+        let start = Date()
+        #expect { try p.drain() } throws: { ($0 as? RedisClientError)?.code == .timeout }
+        #expect(Date().timeIntervalSince(start) < 4.5)
+        #expect { try p.send(["PING"], tag: 1); try p.drain() } throws: { ($0 as? RedisClientError)?.code == .timeout }
+
+        // Killed by the server between commands: the replies owed fail with .closed.
+        Thread.sleep(forTimeInterval: 5)  // the sleeping server answers again
+        o.commandTimeout = 10
+        let c2 = try RedisConnection.connectBlocking(to: RedisURI(host: "127.0.0.1", port: Int(s.port)), options: o)
+        defer { c2.close() }
+        let q = try RedisPipeline<Int>(ownSocketTo: c2) { _, _ in }
+        let id = try q.call(["CLIENT", "ID"])
+        guard case .integer(let clientID) = id else { Issue.record("CLIENT ID: \(id)"); return }
+        #expect(try c2.call(["CLIENT", "KILL", "ID", RedisBytes(String(clientID))]) == .integer(1))
+        #expect {
+            try q.send(["PING"], tag: 0)
+            try q.drain()
+        } throws: { error in
+            let code = (error as? RedisClientError)?.code
+            return code == .closed || code == .connection
+        }
     }
 
     @Test("RESP3 through HELLO 3 with an ACL user, and a database from the URI")
