@@ -45,6 +45,9 @@ final class ReplayCheckpoint {
     var persistent = true
     /// The AOF batch marker key (``ReplayMarker``), kept so `--resume` reads the same one.
     var marker: String?
+    /// The staging keys' suffix (``ReplaySettings/stagingSuffix``), kept so `--resume` deletes a staging
+    /// key the earlier run left half-written.
+    var staging: String?
     /// AOF: the position of the last command whose reply arrived, acknowledged or failed. Past it the
     /// marker on the target tells what was applied; up to it the acknowledgements do.
     private(set) var replied: ReplayMarker.Position?
@@ -61,6 +64,7 @@ final class ReplayCheckpoint {
         watermark = previous.watermark
         beyond = previous.beyond
         marker = previous.marker
+        staging = previous.staging
         replied = previous.replied
     }
 
@@ -182,6 +186,7 @@ final class ReplayCheckpoint {
         }
         e.endArray()
         if let marker { e.key("marker"); e.string(marker) }
+        if let staging { e.key("staging"); e.string(staging) }
         if let r = replied {
             e.key("replied_file_index"); e.int(Int64(r.fileIndex))
             e.key("replied_offset"); e.int(r.offset)
@@ -246,6 +251,7 @@ final class ReplayCheckpoint {
         }
         c.complete = (o["complete"] as? Bool) ?? false
         c.marker = o["marker"] as? String
+        c.staging = o["staging"] as? String
         if let fi = o["replied_file_index"] as? NSNumber, let off = o["replied_offset"] as? NSNumber {
             c.replied = ReplayMarker.Position(fileIndex: fi.intValue, offset: off.int64Value)
         }

@@ -325,6 +325,9 @@ struct ReplayCommand: ParsableCommand {
             tracker = ReplayCheckpoint(path: "", kind: kindName, source: source, sourceSize: size)
             tracker?.persistent = false
         }
+        if let tracker {
+            if let previous = tracker.staging { settings.stagingSuffix = previous } else { tracker.staging = settings.stagingSuffix }
+        }
         // AOF commands go in MULTI … EXEC batches with a marker key (Replayer+Batches.swift).
         var marker: ReplayMarker?
         if kind == .aof, !isCluster, let tracker {
@@ -347,6 +350,7 @@ struct ReplayCommand: ParsableCommand {
         var clientError: RedisClientError?
         while true {
             settings.targetEmpty = emptyAtStart && attempt == 0
+            settings.clearsStaging = resume || attempt > 0
             do {
                 replayer = try Replayer(connection: live, target: target, settings: settings, initialDB: parsedURI.db ?? 0)
             } catch {

@@ -39,6 +39,18 @@ struct ReplaySettings {
     /// needs no `DEL` before each key of an RDB.
     var targetEmpty = false
     var now: Int64 = 0
+    /// What follows a key's name to make its staging key in commands mode (Replayer.streamCommands):
+    /// `:rdbkit-staging-<16 hex digits>`, one per replay (kept in the checkpoint for `--resume`).
+    var stagingSuffix = ReplaySettings.newStagingSuffix()
+    /// Each staging key is deleted before it is written: a retry or a `--resume` may find one half
+    /// written by the attempt before.
+    var clearsStaging = false
+
+    static func newStagingSuffix() -> String {
+        let digits = Array("0123456789abcdef")
+        var g = SystemRandomNumberGenerator()
+        return ":rdbkit-staging-" + String((0..<16).map { _ in digits[Int(g.next() % 16)] })
+    }
 }
 
 /// What a replay did.
@@ -408,14 +420,26 @@ final class Replayer {
 
     /// `--existing replace` in commands mode: the key's commands are written as the reader lends the
     /// value's parts, and a big value's batches are sent while the rest is still being read (the server
-    /// works on them meanwhile, and they are not all held). A value that fails to read half-way is deleted
-    /// again on the target (no partial key is left), then the error is thrown.
+    /// works on them meanwhile, and they are not all held).
+    ///
+    /// On a target that may hold the key, nothing is deleted before the value is read whole: a string's
+    /// `SET` replaces the key in one step, and other types are built under a staging key (the key's name
+    /// followed by ``stagingSuffix``, so key-pattern ACLs such as `~app:*` cover it) that `RENAME` moves over
+    /// the key at the end (RecordRESPWriter). A value that fails to read half-way leaves the key as it was;
+    /// what was sent of it is deleted again (the staging key, or on an empty target the key itself), then
+    /// the error is thrown.
     private func streamCommands(_ h: RDBKeyHeader, reader: RDBReader, db: UInt64, aofPart: Bool, ticket: Ticket) throws {
         try select(db, offset: h.offset, file: ticket.file)
         ticket.how = .commands
-        _ = try clearForCommands(h, ticket: ticket)  // never declines under replace
+        let staging = settings.targetEmpty || !RecordRESPWriter.stages(h.valueType) ? nil : RedisBytes(h.key.bytes + stagingSuffix)
+        if let staging, settings.clearsStaging {
+            try sendEncoded(ticket, name: "DEL") { out in
+                out.append(contentsOf: Self.delHead)
+                RESPWriter.appendBulk(staging.bytes, to: &out)
+            }
+        }
         if respWriter.whenFull == nil { respWriter.whenFull = { [unowned self] in self.spill() } }
-        respWriter.begin(key: h.key, type: h.valueType)
+        respWriter.begin(key: h.key, type: h.valueType, stagingKey: staging)
         streaming = ticket
         spilled = false
         do {
@@ -426,7 +450,7 @@ final class Replayer {
             if spilled {
                 try sendEncoded(ticket, name: "DEL") { out in
                     out.append(contentsOf: Self.delHead)
-                    RESPWriter.appendBulk(h.key.bytes, to: &out)
+                    RESPWriter.appendBulk((staging ?? h.key).bytes, to: &out)
                 }
             }
             throw error
@@ -441,6 +465,8 @@ final class Replayer {
         try sendWrittenCommands(ticket)
         release(ticket)
     }
+
+    private lazy var stagingSuffix: [UInt8] = Array(settings.stagingSuffix.utf8)
 
     /// Sends the commands the record writer holds for `ticket`'s key and drops them from the writer.
     private func sendWrittenCommands(_ ticket: Ticket) throws {

@@ -354,6 +354,27 @@ struct ReplayFaultTests {
     }
 
     @Test(
+        "commands mode over a target holding the keys, cut twice inside values of several MB: the retry ends exact, no staging key left",
+        .enabled(if: LiveServerKind.redis70.isInstalled, LiveServerKind.missing(.redis70)))
+    func stagedValuesThroughCuttingProxy() throws {
+        let tmp = try ScratchDirectory("replay-proxy-staged")
+        defer { tmp.remove() }
+        let input = try ReplayBigValueTests.makeSource(tmp)
+        let source = try RDBSnapshot(path: input)
+        let server = try Replay.server(.redis70, tmp)
+        defer { server.stop() }
+        _ = try ReplayBigValueTests.occupy(LiveConnection(port: server.port))
+        // Each big value is about 1.8 MB of commands: 2.5 MB cuts inside the second one sent.
+        let proxy = try CuttingProxy(to: server.port, cuts: 2, afterBytes: 2_500_000)
+        defer { proxy.stop() }
+        let run = try Replay.run([input, "--to", "redis://127.0.0.1:\(proxy.port)", "--mode", "commands", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("reconnecting"), "\(run.stderr)")
+        try Replay.expectSameKeyspace(server, as: source, consumerTimesFromClock: false, "staged values through a cutting proxy")
+        #expect(try LiveConnection(port: server.port).call(["DBSIZE"]) == .integer(5))
+    }
+
+    @Test(
         "an AOF replay of INCRs through a proxy that cuts the connection twice retries: every counter exact",
         .enabled(if: LiveServerKind.redis70.isInstalled, LiveServerKind.missing(.redis70)))
     func aofThroughCuttingProxy() throws {

@@ -748,4 +748,77 @@ struct ReplayBigValueTests {
             #expect(try c.call(["DBSIZE"]) == .integer(Int64(i)), "\(s.key)")
         }
     }
+
+    /// Gives the target old values under the source's key names, each of another type than the source's,
+    /// one with a TTL; returns each key's DUMP.
+    static func occupy(_ c: LiveConnection) throws -> [String: LiveConnection.Reply] {
+        _ = try c.call(["SET", "big:list", "old string"])
+        _ = try c.call(["RPUSH", "big:hash", "old", "list"])
+        _ = try c.call(["HSET", "big:set", "old", "hash"])
+        _ = try c.call(["SADD", "big:zset", "old", "set"])
+        _ = try c.call(["PEXPIREAT", "big:zset", "4102444800123"])
+        _ = try c.call(["ZADD", "after", "1", "old"])
+        var dumps: [String: LiveConnection.Reply] = [:]
+        for k in ["big:list", "big:hash", "big:set", "big:zset", "after"] { dumps[k] = try c.call(["DUMP", k]) }
+        return dumps
+    }
+
+    @Test(
+        "replacing keys on a target that holds them: values are staged and renamed over the keys, which a cut file leaves untouched",
+        .enabled(if: LiveServerKind.redis70.isInstalled, LiveServerKind.missing(.redis70)))
+    func replaceOccupiedTarget() throws {
+        let tmp = try ScratchDirectory("replay-big-occupied")
+        defer { tmp.remove() }
+        let input = try Self.makeSource(tmp)
+        let source = try RDBSnapshot(path: input)
+
+        // Whole file: every key replaced, the old TTL gone with the old value, no staging key left.
+        do {
+            let server = try Replay.server(.redis70, tmp)
+            defer { server.stop() }
+            let c = try LiveConnection(port: server.port)
+            _ = try Self.occupy(c)
+            let run = try Replay.run([input, "--to", "redis://127.0.0.1:\(server.port)", "--mode", "commands", "--json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            // 6 batches per big value, a RENAME each, one PEXPIREAT, one SET (no DEL: SET replaces a key).
+            #expect(run.count("commands_sent") == 4 * 6 + 4 + 2, "\(run.stdout)")
+            try Replay.expectSameKeyspace(server, as: source, consumerTimesFromClock: false, "big values over old keys")
+        }
+
+        // Cut inside each big value: the keys before it are replaced, it and those after keep their old
+        // values byte for byte (DUMP), and nothing else is on the target.
+        let reader = try RDBReader(path: input)
+        var starts: [(key: String, offset: Int64)] = []
+        while let record = try reader.next() {
+            if case .key(let h) = record {
+                starts.append((String(decoding: h.key.bytes, as: UTF8.self), h.offset))
+                try reader.skipValue()
+            }
+        }
+        let bytes = try #require(FileManager.default.contents(atPath: input))
+        for (i, s) in starts.enumerated() where s.key.hasPrefix("big:") {
+            let end = i + 1 < starts.count ? starts[i + 1].offset : Int64(bytes.count - 9)
+            let cut = tmp("cut-\(s.key).rdb")
+            FileManager.default.createFile(atPath: cut, contents: bytes.prefix(Int(s.offset + (end - s.offset) * 3 / 4)))
+            // A directory of its own: the whole-file server above saved its keyspace into its own.
+            let dir = try ScratchDirectory("replay-big-occupied-\(i)")
+            defer { dir.remove() }
+            let server = try Replay.server(.redis70, dir)
+            defer { server.stop() }
+            let c = try LiveConnection(port: server.port)
+            let before = try Self.occupy(c)
+            #expect(try c.call(["DBSIZE"]) == .integer(5))
+            let run = try Replay.run([cut, "--to", "redis://127.0.0.1:\(server.port)", "--mode", "commands", "--json"])
+            #expect(run.status != 0, "\(s.key): \(run.stdout)")
+            for later in starts[i...] {
+                #expect(try c.call(["DUMP", later.key]) == before[later.key], "\(later.key) changed by a replay cut inside \(s.key)")
+            }
+            let zsetIndex = try #require(starts.firstIndex { $0.key == "big:zset" })
+            #expect(try c.call(["PEXPIRETIME", "big:zset"]) == .integer(zsetIndex >= i ? 4102444800123 : -1))
+            for earlier in starts[..<i] {
+                #expect(try c.call(["DUMP", earlier.key]) != before[earlier.key], "\(earlier.key) was not replaced")
+            }
+            #expect(try c.call(["DBSIZE"]) == .integer(5), "\(s.key): a staging key was left")
+        }
+    }
 }

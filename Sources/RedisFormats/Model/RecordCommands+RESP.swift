@@ -125,9 +125,15 @@ public final class RecordRESPWriter: RDBValueVisitor {
 
     private enum Kind { case string, list, set, sortedSet, hash }
     private var kind = Kind.string
-    /// The current key as an argument: `$<len>\r\n<key>\r\n`.
+    /// The key the value's commands write, as an argument: `$<len>\r\n<key>\r\n` (the staging key when
+    /// there is one).
     private var keyArgument: [UInt8] = []
+    /// The key itself as an argument, for `RENAME` and the TTL commands.
+    private var finalKeyArgument: [UInt8] = []
     private var key = RedisBytes.empty
+    private var staging: RedisBytes?
+    /// Whether a command wrote to the staging key (also one already taken by ``takeCommands(_:)``).
+    private var wroteStaging = false
     /// The commands so far. A batch is written before its element count is known: its `*<argc>\r\n` goes
     /// right-aligned into room kept in front of it, so bytes before a frame's start may be left over.
     private var out: [UInt8] = []
@@ -158,9 +164,20 @@ public final class RecordRESPWriter: RDBValueVisitor {
         }
     }
 
+    /// Whether ``begin(key:type:stagingKey:)`` builds values of this type under a staging key (every type
+    /// of ``writes(_:)`` but strings).
+    public static func stages(_ type: RDBValueType) -> Bool {
+        writes(type) && type.kind != .string
+    }
+
     /// Starts a key: drops the commands of the one before.
+    ///
+    /// With a `stagingKey`, a list, set, sorted set or hash is built under that name and moved over the key
+    /// at the end by `RENAME` (which replaces whatever the key held, in one step), then its TTLs are set on
+    /// the key: a value that fails to read half-way leaves the key as it was, and only the staging key to
+    /// delete. A string is one `SET`, which replaces the key in one step already: it is never staged.
     /// - Precondition: ``writes(_:)`` is true for `type`.
-    public func begin(key: RedisBytes, type: RDBValueType) {
+    public func begin(key: RedisBytes, type: RDBValueType, stagingKey: RedisBytes? = nil) {
         switch type.kind {
         case .string?: kind = .string
         case .list?: kind = .list
@@ -170,8 +187,12 @@ public final class RecordRESPWriter: RDBValueVisitor {
         default: preconditionFailure("RecordRESPWriter does not write \(type.name) values")
         }
         self.key = key
+        staging = kind == .string ? nil : stagingKey
+        wroteStaging = false
+        finalKeyArgument.removeAll(keepingCapacity: true)
+        RESPWriter.appendBulk(key.bytes, to: &finalKeyArgument)
         keyArgument.removeAll(keepingCapacity: true)
-        RESPWriter.appendBulk(key.bytes, to: &keyArgument)
+        RESPWriter.appendBulk((staging ?? key).bytes, to: &keyArgument)
         if out.capacity > DumpPayloadBuilder.keptCapacity { out = [] }
         out.removeAll(keepingCapacity: true)
         frames.removeAll(keepingCapacity: true)
@@ -180,9 +201,23 @@ public final class RecordRESPWriter: RDBValueVisitor {
     }
 
     /// Ends the key: closes the last batch, then `HPEXPIREAT` for hash fields with a TTL and `PEXPIREAT`
-    /// for `expiresAt`, as ``RecordCommands`` orders them.
+    /// for `expiresAt`, as ``RecordCommands`` orders them. With a staging key, `RENAME <staging> <key>`
+    /// comes before the TTLs (`DEL <key>` when the value had no element, so nothing was staged).
     public func end(expiresAt: RedisTimestamp?) {
         closeBatch()
+        if let staging {
+            let start = out.count
+            if wroteStaging {
+                out.append(contentsOf: Self.renameHead)
+                RESPWriter.appendBulk(staging.bytes, to: &out)
+                out.append(contentsOf: finalKeyArgument)
+                frames.append(("RENAME", start, out.count))
+            } else {
+                out.append(contentsOf: Self.delHead)
+                out.append(contentsOf: finalKeyArgument)
+                frames.append(("DEL", start, out.count))
+            }
+        }
         if !fieldTTLs.isEmpty {
             var byTime: [Int64: [RedisBytes]] = [:]
             for f in fieldTTLs { byTime[f.milliseconds, default: []].append(f.field) }
@@ -202,7 +237,7 @@ public final class RecordRESPWriter: RDBValueVisitor {
         if let x = expiresAt {
             let start = out.count
             out.append(contentsOf: Self.pexpireatHead)
-            out.append(contentsOf: keyArgument)
+            out.append(contentsOf: finalKeyArgument)
             RESPWriter.appendBulk(decimal: x.milliseconds, to: &out)
             frames.append(("PEXPIREAT", start, out.count))
         }
@@ -230,6 +265,8 @@ public final class RecordRESPWriter: RDBValueVisitor {
 
     private static let setHead: [UInt8] = Array("*3\r\n$3\r\nSET\r\n".utf8)
     private static let pexpireatHead: [UInt8] = Array("*3\r\n$9\r\nPEXPIREAT\r\n".utf8)
+    private static let renameHead: [UInt8] = Array("*3\r\n$6\r\nRENAME\r\n".utf8)
+    private static let delHead: [UInt8] = Array("*2\r\n$3\r\nDEL\r\n".utf8)
     private static let rpush: [UInt8] = Array("$5\r\nRPUSH\r\n".utf8)
     private static let sadd: [UInt8] = Array("$4\r\nSADD\r\n".utf8)
     private static let zadd: [UInt8] = Array("$4\r\nZADD\r\n".utf8)
@@ -270,6 +307,7 @@ public final class RecordRESPWriter: RDBValueVisitor {
         case .hash, .string: name = "HSET"
         }
         frames.append((name, start, out.count))
+        wroteStaging = true
         batchCount = 0
         if out.count >= spillBytes, let whenFull { whenFull() }
     }
