@@ -37,6 +37,9 @@ public final class RedisClusterPipeline<Tag> {
     /// Most commands sent to one master and not yet answered.
     public let maximumInFlight: Int
     public let batchSize: Int
+    /// Most bytes sent to one master and not yet answered: past it, replies are read first. Every command in
+    /// flight is kept (to be sent again after a redirection), so this bounds the memory big values take.
+    public let maximumBytesInFlight: Int
     /// Redirections (`MOVED`, `ASK`, `TRYAGAIN`, …) or lost connections one command may go through.
     public var maximumAttempts = 60
     /// Called for every final reply.
@@ -88,8 +91,9 @@ public final class RedisClusterPipeline<Tag> {
         var buffer: [UInt8] = []
         var queued: [Unit] = []
         var queuedCount = 0
-        var inFlight = CircularBuffer<(future: EventLoopFuture<[RESPValue]>, units: [Unit], count: Int)>()
+        var inFlight = CircularBuffer<(future: EventLoopFuture<[RESPValue]>, units: [Unit], count: Int, bytes: Int)>()
         var inFlightCount = 0
+        var inFlightBytes = 0
         init(address: String, connection: RedisConnection) {
             self.address = address
             self.connection = connection
@@ -108,12 +112,13 @@ public final class RedisClusterPipeline<Tag> {
     @available(*, noasync)
     public init(
         seed connection: RedisConnection, options: RedisClientOptions, maximumInFlight: Int = 1024, batchSize: Int = 128,
-        onReply: @escaping (Tag, RESPValue) throws -> Void
+        maximumBytesInFlight: Int = 16 << 20, onReply: @escaping (Tag, RESPValue) throws -> Void
     ) throws(RedisClientError) {
         precondition(maximumInFlight > 0 && batchSize > 0, "a pipeline needs room for a command")
         self.seed = connection.uri
         self.options = options
         self.maximumInFlight = maximumInFlight
+        self.maximumBytesInFlight = max(maximumBytesInFlight, 1 << 20)
         self.batchSize = min(batchSize, maximumInFlight)
         self.onReply = onReply
         topology = try Self.readTopology(connection, host: connection.uri.host, tls: connection.uri.usesTLS)
@@ -282,19 +287,25 @@ public final class RedisClusterPipeline<Tag> {
             var bytes = link.connection.channel.allocator.buffer(capacity: link.buffer.count)
             bytes.writeBytes(link.buffer)
             let future = link.connection.submit(buffer: bytes, count: link.queuedCount)
-            link.inFlight.append((future, link.queued, link.queuedCount))
+            link.inFlight.append((future, link.queued, link.queuedCount, link.buffer.count))
             link.inFlightCount += link.queuedCount
+            link.inFlightBytes += link.buffer.count
             link.queued = []
             link.queuedCount = 0
             link.buffer.removeAll(keepingCapacity: true)
         }
-        while link.inFlightCount > maximumInFlight, links[link.address] === link { try completeOldest(link) }
+        while link.inFlightCount > maximumInFlight || (link.inFlightBytes > maximumBytesInFlight && link.inFlight.count > 1),
+            links[link.address] === link
+        {
+            try completeOldest(link)
+        }
     }
 
     @available(*, noasync)
     private func completeOldest(_ link: Link) throws {
         guard let batch = link.inFlight.popFirst() else { return }
         link.inFlightCount -= batch.count
+        link.inFlightBytes -= batch.bytes
         let replies: [RESPValue]
         do {
             replies = try batch.future.wait()
@@ -321,6 +332,7 @@ public final class RedisClusterPipeline<Tag> {
         var inFlight = first
         while let b = link.inFlight.popFirst() { inFlight += b.units }
         link.inFlightCount = 0
+        link.inFlightBytes = 0
         let neverWritten = link.queued
         link.queued = []
         link.queuedCount = 0
