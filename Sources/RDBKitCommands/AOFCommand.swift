@@ -149,12 +149,7 @@ struct AOFLoadCommand: ParsableCommand {
         KeyspaceInput.keepUntilExit(keyspace)
         var perDB: [(db: Int, keys: Int, expires: Int, types: [String: Int])] = []
         for db in keyspace.nonEmptyDatabases {
-            var expires = 0
-            var types: [String: Int] = [:]
-            keyspace.databases[db]!.forEachTypeAndExpiry { type, hasExpiry in
-                if hasExpiry { expires += 1 }
-                types[type, default: 0] += 1
-            }
+            let (types, expires) = keyspace.databases[db]!.typeAndExpiryCounts()
             perDB.append((db, keyspace.count(db: db), expires, types))
         }
         let rss = Self.peakResidentBytes()

@@ -223,6 +223,41 @@ public final class KeyTable: Sequence, @unchecked Sendable {
             body(h.embeddedLength >= 0 ? "string" : h.value.typeName, h.expiry != Keyspace.noExpiry)
         }
     }
+
+    /// How many keys of each type (by type name) and how many with an expiry: ``forEachTypeAndExpiry(_:)``
+    /// counted in place, the value never copied out of its record (which would retain it) and the six
+    /// built-in types counted without hashing a name per key.
+    public func typeAndExpiryCounts() -> (types: [String: Int], expires: Int) {
+        var builtin = (string: 0, list: 0, set: 0, zset: 0, hash: 0, stream: 0)
+        var others: [String: Int] = [:]
+        var expires = 0
+        for case let r? in slots {
+            r.withUnsafeMutablePointerToHeader { h in
+                if h.pointee.expiry != Keyspace.noExpiry { expires += 1 }
+                if h.pointee.embeddedLength >= 0 {
+                    builtin.string += 1
+                    return
+                }
+                switch h.pointee.value {
+                case .string: builtin.string += 1
+                case .list: builtin.list += 1
+                case .set: builtin.set += 1
+                case .sortedSet: builtin.zset += 1
+                case .hash: builtin.hash += 1
+                case .stream: builtin.stream += 1
+                case .opaque(let o): others[o.value.typeName, default: 0] += 1
+                }
+            }
+        }
+        var types = others
+        for (name, n) in [
+            ("string", builtin.string), ("list", builtin.list), ("set", builtin.set), ("zset", builtin.zset),
+            ("hash", builtin.hash), ("stream", builtin.stream),
+        ] where n > 0 {
+            types[name, default: 0] += n
+        }
+        return (types, expires)
+    }
 }
 
 struct KeyRecordHeader {

@@ -34,6 +34,31 @@ struct KeyspaceValueTests {
         }
     }
 
+    @Test("Type and expiry counts of each database equal a walk of its keys and the source RDB's key and expiry counts")
+    func typeCounts() throws {
+        for server in Corpus.servers {
+            let path = Corpus.fixture("\(server)/rdb/all-types.rdb")
+            let result = try RDBReader.readAll(bytes: try Corpus.readBytes(path))
+            let ks = Keyspace()
+            _ = try KeyspaceLoader(keyspace: ks).loadRDB(try RDBReader(path: path))
+            for db in ks.nonEmptyDatabases {
+                let keys = result.keys.filter { Int($0.header.db) == db }
+                let expires = keys.filter { $0.header.expiresAt != nil }.count
+                var walked: [String: Int] = [:]
+                var walkedExpires = 0
+                ks.databases[db]!.forEachTypeAndExpiry { name, hasExpiry in
+                    walked[name, default: 0] += 1
+                    if hasExpiry { walkedExpires += 1 }
+                }
+                let counted = ks.databases[db]!.typeAndExpiryCounts()
+                #expect(counted.types == walked && counted.expires == walkedExpires, "\(server) db \(db)")
+                #expect(counted.expires == expires, "\(server) db \(db)")
+                #expect(counted.types.values.reduce(0, +) == keys.count, "\(server) db \(db)")
+                #expect(counted.types.count >= 5, "\(server) db \(db): \(counted.types)")
+            }
+        }
+    }
+
     @Test("Packed entries: insert, remove, replace and split keep every byte")
     func packedEntries() {
         var p = PackedEntries()
