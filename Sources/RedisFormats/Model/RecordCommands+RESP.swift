@@ -2,16 +2,24 @@
 public enum RESPWriter {
     /// `*<count>\r\n`.
     @inlinable public static func appendArrayHeader(_ count: Int, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "*"))
-        appendDecimal(Int64(count), to: &out)
-        appendCRLF(to: &out)
+        appendLine(UInt8(ascii: "*"), Int64(count), to: &out)
     }
 
     /// `$<length>\r\n`: the argument's bytes and a CRLF must follow.
     @inlinable public static func appendBulkHeader(_ length: Int, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "$"))
-        appendDecimal(Int64(length), to: &out)
-        appendCRLF(to: &out)
+        appendLine(UInt8(ascii: "$"), Int64(length), to: &out)
+    }
+
+    /// `<marker><decimal>\r\n` in one append (each append checks the array's capacity and uniqueness).
+    @inlinable static func appendLine(_ marker: UInt8, _ v: Int64, to out: inout [UInt8]) {
+        unsafe withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { b in
+            unsafe b[22] = 0x0D
+            unsafe b[23] = 0x0A
+            var i = unsafe digits(v, into: b, end: 22)
+            i -= 1
+            unsafe b[i] = marker
+            unsafe out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<24]))
+        }
     }
 
     /// One argument.
