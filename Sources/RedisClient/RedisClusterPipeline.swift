@@ -59,6 +59,9 @@ public final class RedisClusterPipeline<Tag> {
     public private(set) var topologyRefreshes = 0
     /// Commands whose connection broke before their reply (answered `UNKNOWN …`).
     public private(set) var unknownOutcomes = 0
+    /// The most bytes one master owed replies for at once (bounded by ``maximumBytesInFlight`` plus one
+    /// batch, written before the bound is checked).
+    public private(set) var peakBytesInFlight = 0
 
     /// One command, or a `MULTI … EXEC` block: sent, redirected and sent again as a whole.
     final class Unit {
@@ -290,6 +293,7 @@ public final class RedisClusterPipeline<Tag> {
             link.inFlight.append((future, link.queued, link.queuedCount, link.buffer.count))
             link.inFlightCount += link.queuedCount
             link.inFlightBytes += link.buffer.count
+            peakBytesInFlight = max(peakBytesInFlight, link.inFlightBytes)
             link.queued = []
             link.queuedCount = 0
             link.buffer.removeAll(keepingCapacity: true)

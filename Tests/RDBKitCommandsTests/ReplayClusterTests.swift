@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 import RedisFormats
 import Testing
 import _RedisFormatsTestSupport
@@ -376,5 +377,31 @@ struct ReplayClusterTests {
         try Data(msetnx).write(to: URL(fileURLWithPath: tmp("msetnx.aof")))
         let m = try Replay.run([tmp("msetnx.aof"), "--to", uri])
         #expect(m.status == 7 && m.stderr.contains("CROSSSLOT MSETNX"), "\(m.stderr)")
+    }
+
+    @Test(
+        "the cluster pipeline keeps at most its byte bound of big commands in flight per master, whatever the command bound",
+        .enabled(if: LiveCluster.isAvailable))
+    func clusterPipelineByteBound() throws {
+        let cluster = try LiveCluster("cluster-bytes")
+        defer { cluster.stop() }
+        let seed = try #require(try cluster.masters().first)
+        let c = try RedisConnection.connectBlocking(to: RedisURI(host: "127.0.0.1", port: Int(seed.port)))
+        defer { c.close() }
+        var replies: [RESPValue] = []
+        let p = try RedisClusterPipeline<Int>(
+            seed: c, options: RedisClientOptions(), maximumInFlight: 100_000, batchSize: 4, maximumBytesInFlight: 2 << 20
+        ) { _, reply in replies.append(reply) }
+        defer { p.close() }
+        let value = RedisBytes(Array(repeating: UInt8(ascii: "v"), count: 256 << 10))
+        for i in 0..<120 {
+            let key = RedisBytes("big:\(i)")
+            try p.send(["SET", key, value], slot: ClusterSlot.slot(of: key), tag: i)
+        }
+        try p.drain()
+        #expect(replies.count == 120 && replies.allSatisfy { $0 == .simpleString("OK") })
+        // The bound, plus the batch written before it was checked (4 commands of 256 KiB).
+        #expect(p.peakBytesInFlight > 0 && p.peakBytesInFlight <= (2 << 20) + 4 * ((256 << 10) + 64), "\(p.peakBytesInFlight)")
+        #expect(try cluster.keyCount() == 120)
     }
 }
