@@ -696,6 +696,30 @@ struct ReplayBigValueTests {
         return tmp("source/big.rdb")
     }
 
+    /// Where each key of `input` starts, in file order, and for each big value a copy of the file cut at
+    /// 3/4 of it: (index of the key, the key, the cut file, the value's stored size).
+    static func cutsInsideBigValues(_ input: String, _ tmp: ScratchDirectory) throws
+        -> (starts: [(key: String, offset: Int64)], cuts: [(Int, (key: String, offset: Int64), String, Int64)])
+    {
+        let reader = try RDBReader(path: input)
+        var starts: [(key: String, offset: Int64)] = []
+        while let record = try reader.next() {
+            if case .key(let h) = record {
+                starts.append((String(decoding: h.key.bytes, as: UTF8.self), h.offset))
+                try reader.skipValue()
+            }
+        }
+        let bytes = try #require(FileManager.default.contents(atPath: input))
+        var cuts: [(Int, (key: String, offset: Int64), String, Int64)] = []
+        for (i, s) in starts.enumerated() where s.key.hasPrefix("big:") {
+            let end = i + 1 < starts.count ? starts[i + 1].offset : Int64(bytes.count - 9)
+            let cut = tmp("cut-\(s.key).rdb")
+            FileManager.default.createFile(atPath: cut, contents: bytes.prefix(Int(s.offset + (end - s.offset) * 3 / 4)))
+            cuts.append((i, s, cut, end - s.offset))
+        }
+        return (starts, cuts)
+    }
+
     @Test(
         "values of several MB are written batch by batch while read: the target holds them exactly",
         .enabled(if: LiveServerKind.redis70.isInstalled, LiveServerKind.missing(.redis70)))
@@ -722,21 +746,9 @@ struct ReplayBigValueTests {
         let tmp = try ScratchDirectory("replay-big-cut")
         defer { tmp.remove() }
         let input = try Self.makeSource(tmp)
-        // Where each key starts, in file order.
-        let reader = try RDBReader(path: input)
-        var starts: [(key: String, offset: Int64)] = []
-        while let record = try reader.next() {
-            if case .key(let h) = record {
-                starts.append((String(decoding: h.key.bytes, as: UTF8.self), h.offset))
-                try reader.skipValue()
-            }
-        }
-        let bytes = try #require(FileManager.default.contents(atPath: input))
-        for (i, s) in starts.enumerated() where s.key.hasPrefix("big:") {
-            let end = i + 1 < starts.count ? starts[i + 1].offset : Int64(bytes.count - 9)
-            #expect(end - s.offset > 1_000_000, "\(s.key) is \(end - s.offset) bytes")
-            let cut = tmp("cut-\(s.key).rdb")
-            FileManager.default.createFile(atPath: cut, contents: bytes.prefix(Int(s.offset + (end - s.offset) * 3 / 4)))
+        let (_, cuts) = try Self.cutsInsideBigValues(input, tmp)
+        for (i, s, cut, size) in cuts {
+            #expect(size > 1_000_000, "\(s.key) is \(size) bytes")
             let server = try Replay.server(.redis70, tmp)
             defer { server.stop() }
             let run = try Replay.run([cut, "--to", "redis://127.0.0.1:\(server.port)", "--mode", "commands", "--json"])
@@ -787,19 +799,8 @@ struct ReplayBigValueTests {
 
         // Cut inside each big value: the keys before it are replaced, it and those after keep their old
         // values byte for byte (DUMP), and nothing else is on the target.
-        let reader = try RDBReader(path: input)
-        var starts: [(key: String, offset: Int64)] = []
-        while let record = try reader.next() {
-            if case .key(let h) = record {
-                starts.append((String(decoding: h.key.bytes, as: UTF8.self), h.offset))
-                try reader.skipValue()
-            }
-        }
-        let bytes = try #require(FileManager.default.contents(atPath: input))
-        for (i, s) in starts.enumerated() where s.key.hasPrefix("big:") {
-            let end = i + 1 < starts.count ? starts[i + 1].offset : Int64(bytes.count - 9)
-            let cut = tmp("cut-\(s.key).rdb")
-            FileManager.default.createFile(atPath: cut, contents: bytes.prefix(Int(s.offset + (end - s.offset) * 3 / 4)))
+        let (starts, cuts) = try Self.cutsInsideBigValues(input, tmp)
+        for (i, s, cut, _) in cuts {
             // A directory of its own: the whole-file server above saved its keyspace into its own.
             let dir = try ScratchDirectory("replay-big-occupied-\(i)")
             defer { dir.remove() }
