@@ -31,13 +31,15 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // CRC64 folding with carry-less multiplication (x86-64), checked at run time; the tables otherwise.
         .target(name: "CRC64Fold", path: "Sources/CRC64Fold", cSettings: [.unsafeFlags(["-O3"])]),
+        // Cache prefetch hints for the keyspace's batched command application (inline functions only).
+        .target(name: "CMemoryHints", path: "Sources/CMemoryHints"),
         .target(
             name: "RedisFormats",
             dependencies: ["CLZF", "CZlib", "CRC64Fold"],
             swiftSettings: hotPathSettings
         ),
         .target(name: "RedisFormatsJSON", dependencies: ["RedisFormats"], swiftSettings: hotPathSettings),
-        .target(name: "RedisKeyspace", dependencies: ["RedisFormats"], swiftSettings: hotPathSettings),
+        .target(name: "RedisKeyspace", dependencies: ["RedisFormats", "CMemoryHints"], swiftSettings: hotPathSettings),
         .target(
             name: "RedisServe",
             dependencies: [

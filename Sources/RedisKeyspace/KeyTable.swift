@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import CMemoryHints
 import RedisFormats
 
 /// One database's keys: an open-addressing hash table (linear probing, backward-shift deletion, load at most
@@ -75,6 +76,65 @@ public final class KeyTable: Sequence, @unchecked Sendable {
         key.bytes.withUnsafeBytes { hash($0) }
     }
 
+    // A key whose hash is already known (see ``setHint(_:hash:)``), by the address and length of its bytes.
+    private var hintBase: UnsafeRawPointer?
+    private var hintCount = 0
+    private var hintHash: UInt64 = 0
+
+    /// Tells the table the hash of `key`, computed elsewhere (a loader's reading thread), for the lookups of one
+    /// command. The key is recognised by the address of its bytes, so the hint must be cleared with
+    /// ``clearHint()`` before those bytes can be freed. Only for a table one thread uses.
+    @inline(__always) func setHint(_ key: RedisBytes, hash: UInt64) {
+        key.bytes.withUnsafeBytes { p in
+            hintBase = p.count > 0 ? p.baseAddress : nil
+            hintCount = p.count
+            hintHash = hash
+        }
+    }
+
+    @inline(__always) func clearHint() { hintBase = nil }
+
+    /// The hash of `key`: the hinted one when `key` is the hinted bytes.
+    @inline(__always) private func hashOf(_ key: RedisBytes) -> UInt64 {
+        key.bytes.withUnsafeBytes { p in
+            if let b = hintBase, p.baseAddress == b, p.count == hintCount { return hintHash }
+            return Self.hash(p)
+        }
+    }
+
+    // MARK: Prefetching
+
+    /// Starts loading the slot and tag where a probe for `hash` begins.
+    @inline(__always) func prefetch(hash h: UInt64) {
+        let i = Int(UInt32(truncatingIfNeeded: h)) & mask
+        slots.withUnsafeBufferPointer { rdbkit_prefetch($0.baseAddress! + i) }
+        tags.withUnsafeBufferPointer { rdbkit_prefetch($0.baseAddress! + i) }
+    }
+
+    /// Starts loading the record a probe for `hash` would compare first (after ``prefetch(hash:)`` brought its
+    /// slots in). Reads slot bits without retaining the record, looks at most a few slots down the probe run.
+    @inline(__always) func prefetchRecord(hash h: UInt64) {
+        let tag = UInt32(truncatingIfNeeded: h)
+        var i = Int(tag) & mask
+        slots.withUnsafeBufferPointer { s in
+            tags.withUnsafeBufferPointer { t in
+                let base = UnsafeRawPointer(s.baseAddress!)
+                for _ in 0..<4 {
+                    let bits = rdbkit_load_word(base + i &* MemoryLayout<KeyRecord?>.stride)
+                    guard bits != 0 else { return }
+                    if t[i] == tag {
+                        if let r = UnsafeRawPointer(bitPattern: UInt(bits)) {
+                            rdbkit_prefetch(r)
+                            rdbkit_prefetch(r + 64)
+                        }
+                        return
+                    }
+                    i = (i + 1) & mask
+                }
+            }
+        }
+    }
+
     // MARK: Lookup
 
     /// The slot holding `key`, or nil.
@@ -94,7 +154,7 @@ public final class KeyTable: Sequence, @unchecked Sendable {
 
     public subscript(key: RedisBytes) -> Keyspace.Entry? {
         get {
-            guard let i = find(key, hash: Self.hash(key)) else { return nil }
+            guard let i = find(key, hash: hashOf(key)) else { return nil }
             return slots[i]!.entry
         }
         set {
@@ -102,17 +162,17 @@ public final class KeyTable: Sequence, @unchecked Sendable {
         }
     }
 
-    public func contains(_ key: RedisBytes) -> Bool { find(key, hash: Self.hash(key)) != nil }
+    public func contains(_ key: RedisBytes) -> Bool { find(key, hash: hashOf(key)) != nil }
 
     /// The record of `key` (value and expiry without copying an embedded string until asked).
     @inline(__always) func record(_ key: RedisBytes) -> KeyRecord? {
-        guard let i = find(key, hash: Self.hash(key)) else { return nil }
+        guard let i = find(key, hash: hashOf(key)) else { return nil }
         return slots[i]
     }
 
     /// Sets a key's entry, replacing any previous one.
     public func insert(_ key: RedisBytes, _ entry: Keyspace.Entry) {
-        let h = Self.hash(key)
+        let h = hashOf(key)
         if let i = find(key, hash: h) {
             slots[i] = KeyRecord.make(key: key, entry: entry)
             return
@@ -130,14 +190,14 @@ public final class KeyTable: Sequence, @unchecked Sendable {
     /// Changes only the expiry of an existing key; false when the key is absent.
     @discardableResult
     public func setExpiry(_ key: RedisBytes, _ raw: Int64) -> Bool {
-        guard let i = find(key, hash: Self.hash(key)) else { return false }
+        guard let i = find(key, hash: hashOf(key)) else { return false }
         slots[i]!.header.expiry = raw
         return true
     }
 
     @discardableResult
     public func removeValue(forKey key: RedisBytes) -> Keyspace.Entry? {
-        guard var i = find(key, hash: Self.hash(key)) else { return nil }
+        guard var i = find(key, hash: hashOf(key)) else { return nil }
         let old = slots[i]!.entry
         slots[i] = nil
         count -= 1
@@ -160,21 +220,35 @@ public final class KeyTable: Sequence, @unchecked Sendable {
         return old
     }
 
+    /// Doubles the table. Records are moved between the slot arrays, never retained or released: touching
+    /// each record's reference count would cost a cache miss per key, twice.
     private func grow() {
-        let oldSlots = slots
-        let oldTags = tags
         let n = (mask + 1) * 2
-        slots = [KeyRecord?](repeating: nil, count: n)
-        tags = [UInt32](repeating: 0, count: n)
-        mask = n - 1
-        for j in oldSlots.indices {
-            guard let r = oldSlots[j] else { continue }
-            let tag = oldTags[j]
-            var i = Int(tag) & mask
-            while slots[i] != nil { i = (i + 1) & mask }
-            slots[i] = r
-            tags[i] = tag
+        let newMask = n - 1
+        var newSlots = [KeyRecord?](repeating: nil, count: n)
+        var newTags = [UInt32](repeating: 0, count: n)
+        slots.withUnsafeMutableBufferPointer { old in
+            tags.withUnsafeBufferPointer { oldTags in
+                newSlots.withUnsafeMutableBufferPointer { new in
+                    newTags.withUnsafeMutableBufferPointer { nt in
+                        let from = old.baseAddress!
+                        let to = new.baseAddress!
+                        for j in 0..<old.count where from[j] != nil {
+                            let tag = oldTags[j]
+                            var i = Int(tag) & newMask
+                            while to[i] != nil { i = (i + 1) & newMask }
+                            // `to[i]` holds nil (nothing to release); `from[j]` is left holding nil again.
+                            (to + i).initialize(to: (from + j).move())
+                            (from + j).initialize(to: nil)
+                            nt[i] = tag
+                        }
+                    }
+                }
+            }
         }
+        slots = newSlots
+        tags = newTags
+        mask = newMask
     }
 
     public func removeAll() {
@@ -231,7 +305,18 @@ public final class KeyTable: Sequence, @unchecked Sendable {
         var builtin = (string: 0, list: 0, set: 0, zset: 0, hash: 0, stream: 0)
         var others: [String: Int] = [:]
         var expires = 0
-        for case let r? in slots {
+        slots.withUnsafeBufferPointer { s in
+            let raw = UnsafeRawPointer(s.baseAddress!)
+            for j in 0..<s.count {
+                // Records are all over the heap: load the one 16 slots ahead while this one is counted.
+                if j &+ 16 < s.count, let ahead = UnsafeRawPointer(bitPattern: rdbkit_load_word(raw + (j &+ 16) &* 8)) {
+                    rdbkit_prefetch(ahead)
+                }
+                guard let r = s[j] else { continue }
+                count(r)
+            }
+        }
+        func count(_ r: KeyRecord) {
             r.withUnsafeMutablePointerToHeader { h in
                 if h.pointee.expiry != Keyspace.noExpiry { expires += 1 }
                 if h.pointee.embeddedLength >= 0 {

@@ -1,3 +1,4 @@
+import CMemoryHints
 import RedisFormats
 
 /// Fills a ``Keyspace`` from an RDB, an AOF (any layout) or a stream of records.
@@ -71,7 +72,11 @@ public struct KeyspaceLoader {
         var keys = 0
         do {
             while let batch = try prefetch.next() {
-                for item in batch { apply(item, rdbKeys: &keys) }
+                let items = batch.items
+                for i in items.indices {
+                    prefetchAhead(batch, from: i)
+                    apply(items[i], rdbKeys: &keys)
+                }
                 prefetch.recycle(batch)
             }
         } catch {
@@ -79,6 +84,34 @@ public struct KeyspaceLoader {
             throw error
         }
         return keys
+    }
+
+    /// How many items ahead of the one being applied the table slots are prefetched; the records (one level
+    /// further) are prefetched half as far ahead, once their slots have had time to arrive.
+    static let prefetchDistance = 8
+
+    /// Starts loading, for later items of `batch`, the table slots and records their keys will touch: a
+    /// 2-million-key table lives in main memory, and applying a command is otherwise mostly waiting for it.
+    @inline(__always)
+    private func prefetchAhead(_ batch: LoadBatch, from index: Int) {
+        let far = index + Self.prefetchDistance
+        let near = index + Self.prefetchDistance / 2
+        let hashes = batch.keyHashes
+        if far < hashes.count {
+            batch.items.withUnsafeBufferPointer { rdbkit_prefetch($0.baseAddress! + far) }
+            if hashes[far] != 0 { keyspace.existingTable(Int(batch.keyDatabases[far]))?.prefetch(hash: hashes[far]) }
+            // Array headers (reference counts about to change) and the first bytes of the elements.
+            let a = far &* LoadBatch.addressesPerItem
+            for k in a..<(a + LoadBatch.addressesPerItem) {
+                if let p = UnsafeRawPointer(bitPattern: batch.addresses[k]) {
+                    rdbkit_prefetch_write(p - 32)
+                    rdbkit_prefetch(p + 16)
+                }
+            }
+        }
+        if near < hashes.count, hashes[near] != 0 {
+            keyspace.existingTable(Int(batch.keyDatabases[near]))?.prefetchRecord(hash: hashes[near])
+        }
     }
 
     /// An RDB item: stores it. Other items are the AOF loop's.
@@ -123,7 +156,7 @@ public struct KeyspaceLoader {
                 case .command(let c):
                     var bytes = 64
                     for a in c.argv { bytes &+= a.bytes.count &+ 16 }
-                    more = p.emit(.command(c), bytes: bytes)
+                    more = p.emit(.command(c), bytes: bytes, keyHash: c.argv.count >= 2 ? KeyTable.hash(c.argv[1]) : 0, db: c.db)
                 }
                 if !more { return }
             }
@@ -143,7 +176,10 @@ public struct KeyspaceLoader {
         var summary = Summary()
         var timestamp: Int64?
         loop: while let batch = try prefetch.next() {
-            for item in batch {
+            let items = batch.items
+            for index in items.indices {
+                prefetchAhead(batch, from: index)
+                let item = items[index]
                 switch item {
                 case .file:
                     if engine.inTransaction {
@@ -168,6 +204,10 @@ public struct KeyspaceLoader {
                         ModuleCommands.keepOpaque(engine: engine, argv: c.argv, type: n)
                         continue
                     }
+                    // The key's hash, computed by the reading thread, spares the table hashing it again.
+                    let hint = c.argv.count >= 2 ? keyspace.existingTable(engine.db) : nil
+                    hint?.setHint(c.argv[1], hash: batch.keyHashes[index])
+                    defer { hint?.clearHint() }
                     try engine.apply(c.argv, origin: CommandOrigin(file: c.file, offset: c.offset, timestamp: timestamp))
                     summary.commands += 1
                 default:

@@ -16,6 +16,53 @@ enum LoadItem {
     case command(AOFCommand)
 }
 
+/// A batch of items and, beside each, the hash of the key it touches (``KeyTable/hash(_:)`` of a stored key
+/// or of a command's first argument; 0 for none). The reading thread computes the hashes so the applying
+/// thread can start loading the table slots of the items ahead of the one it applies.
+struct LoadBatch {
+    var items: [LoadItem] = []
+    var keyHashes: [UInt64] = []
+    /// The database of each item's key.
+    var keyDatabases: [Int32] = []
+    /// For each item, ``LoadBatch/addressesPerItem`` addresses of memory its application reads first (a
+    /// command's argument array and its first arguments' bytes), 0 for none: allocated by the reading thread,
+    /// they are not in the applying core's cache.
+    var addresses: [UInt] = []
+
+    static let addressesPerItem = 4
+
+    init() {
+        items.reserveCapacity(LoadPrefetcher.batchItems)
+        keyHashes.reserveCapacity(LoadPrefetcher.batchItems)
+        keyDatabases.reserveCapacity(LoadPrefetcher.batchItems)
+        addresses.reserveCapacity(LoadPrefetcher.batchItems * Self.addressesPerItem)
+    }
+
+    /// The address of an array's elements (its header, with the reference count, is just before).
+    @inline(__always) static func address<T>(of array: [T]) -> UInt {
+        array.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+    }
+
+    /// Records where a command's arguments live.
+    @inline(__always) mutating func appendAddresses(of argv: [RedisBytes]) {
+        addresses.append(Self.address(of: argv))
+        for i in 0..<(Self.addressesPerItem - 1) {
+            addresses.append(i < argv.count ? Self.address(of: argv[i].bytes) : 0)
+        }
+    }
+
+    /// Empties the batch, keeping its arrays' capacity.
+    mutating func removeAll() {
+        items.removeAll(keepingCapacity: true)
+        keyHashes.removeAll(keepingCapacity: true)
+        keyDatabases.removeAll(keepingCapacity: true)
+        addresses.removeAll(keepingCapacity: true)
+    }
+
+    var isEmpty: Bool { items.isEmpty }
+    var count: Int { items.count }
+}
+
 /// Reads a file on a second thread while the caller applies what it read: parsing (framing, argument
 /// arrays, RDB values and their conversion) and applying (the command engine, the key table) each get a
 /// core. Batches of items go through a short queue bounded in items and bytes, so memory stays flat
@@ -30,10 +77,10 @@ final class LoadPrefetcher: @unchecked Sendable {
 
     private let lock: UnsafeMutablePointer<pthread_mutex_t>
     private let changed: UnsafeMutablePointer<pthread_cond_t>
-    private var queue: [[LoadItem]] = []
+    private var queue: [LoadBatch] = []
     /// Batches the consumer is done with, freed by the reading thread (where their arrays were allocated:
     /// the consumer then spends no time releasing argument arrays, and malloc stays in one arena).
-    private var returned: [[LoadItem]] = []
+    private var returned: [LoadBatch] = []
     private var finished = false
     private var cancelled = false
     private var failure: (any Error)?
@@ -41,7 +88,9 @@ final class LoadPrefetcher: @unchecked Sendable {
     private var work: ((LoadPrefetcher) throws -> Void)?
 
     // Producer side, touched only by the reading thread.
-    private var current: [LoadItem] = []
+    private var current = LoadBatch()
+    /// Emptied batches whose arrays are reused.
+    private var spare: [LoadBatch] = []
     private var currentBytes = 0
 
     /// Starts `produce` on its own thread (or runs it here when no thread can be made: then every item is
@@ -52,7 +101,6 @@ final class LoadPrefetcher: @unchecked Sendable {
         pthread_mutex_init(lock, nil)
         pthread_cond_init(changed, nil)
         work = produce
-        current.reserveCapacity(Self.batchItems)
         thread = NativeThread.start { self.run() }
         if thread == nil {
             unboundedFallback = true
@@ -87,9 +135,17 @@ final class LoadPrefetcher: @unchecked Sendable {
         pthread_mutex_unlock(lock)
     }
 
-    /// Producer: adds an item (`bytes` its rough size). False once the consumer has stopped: return then.
-    func emit(_ item: LoadItem, bytes: Int) -> Bool {
-        current.append(item)
+    /// Producer: adds an item (`bytes` its rough size, `keyHash` the hash of the key it touches or 0, `db` that
+    /// key's database). False once the consumer has stopped: return then.
+    func emit(_ item: LoadItem, bytes: Int, keyHash: UInt64 = 0, db: UInt64 = 0) -> Bool {
+        current.items.append(item)
+        current.keyHashes.append(keyHash)
+        current.keyDatabases.append(Int32(truncatingIfNeeded: db))
+        if case .command(let c) = item {
+            current.appendAddresses(of: c.argv)
+        } else {
+            for _ in 0..<LoadBatch.addressesPerItem { current.addresses.append(0) }
+        }
         currentBytes += bytes
         if current.count >= Self.batchItems || currentBytes >= Self.batchBytes { return flush() }
         return true
@@ -99,8 +155,7 @@ final class LoadPrefetcher: @unchecked Sendable {
     func flush() -> Bool {
         guard !current.isEmpty else { return !isCancelled }
         let batch = current
-        current = []
-        current.reserveCapacity(Self.batchItems)
+        current = spare.popLast() ?? LoadBatch()
         currentBytes = 0
         pthread_mutex_lock(lock)
         while !unboundedFallback && queue.count >= Self.maximumBatches && !cancelled {
@@ -111,16 +166,23 @@ final class LoadPrefetcher: @unchecked Sendable {
             return false
         }
         queue.append(batch)
-        var done: [[LoadItem]] = []
+        var done: [LoadBatch] = []
         swap(&done, &returned)
         pthread_cond_broadcast(changed)
         pthread_mutex_unlock(lock)
-        done.removeAll()  // frees them here, outside the lock
+        // Empties them here, outside the lock (their items are freed on the thread that allocated them), and
+        // keeps their arrays for the next batches: allocating 60 KiB arrays anew each time makes malloc
+        // consolidate its free lists every batch.
+        while var b = done.popLast() {
+            guard spare.count < 2 else { continue }
+            b.removeAll()
+            spare.append(b)
+        }
         return true
     }
 
     /// Consumer: hands back a batch it has applied, to be freed by the reading thread.
-    func recycle(_ batch: consuming [LoadItem]) {
+    func recycle(_ batch: consuming LoadBatch) {
         pthread_mutex_lock(lock)
         if !finished { returned.append(batch) }
         pthread_mutex_unlock(lock)
@@ -133,7 +195,7 @@ final class LoadPrefetcher: @unchecked Sendable {
     }
 
     /// Consumer: the next batch, nil at the end; throws the reader's error once the items before it are taken.
-    func next() throws -> [LoadItem]? {
+    func next() throws -> LoadBatch? {
         pthread_mutex_lock(lock)
         while queue.isEmpty && !finished { pthread_cond_wait(changed, lock) }
         if !queue.isEmpty {
@@ -178,7 +240,8 @@ extension LoadPrefetcher {
                 let value = try reader.readValue()
                 let entry = Keyspace.Entry(value: KeyValue(value), expiresAt: h.expiresAt?.milliseconds)
                 let now = reader.offset
-                guard emit(.key(db: Int(h.db), key: h.key, entry: entry), bytes: Int(now - last) + 64) else { return false }
+                guard emit(.key(db: Int(h.db), key: h.key, entry: entry), bytes: Int(now - last) + 64, keyHash: KeyTable.hash(h.key), db: h.db)
+                else { return false }
                 last = now
             case .function(let f):
                 if let name = f.libraryName {
