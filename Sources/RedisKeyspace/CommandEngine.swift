@@ -137,9 +137,33 @@ public final class CommandEngine {
         return t
     }()
 
+    /// The dispatch table: open addressing on a multiply-shift of the name key (a command's lookup then
+    /// costs a few instructions, not a SipHash; the keys are the fixed command names, not input).
+    static let specSlots: [(key: NameKey, spec: Spec)?] = {
+        var t = [(key: NameKey, spec: Spec)?](repeating: nil, count: 1 << specSlotBits)
+        for (k, spec) in commandsByKey {
+            var i = specSlot(k)
+            while t[i] != nil { i = (i + 1) & ((1 << specSlotBits) - 1) }
+            t[i] = (k, spec)
+        }
+        return t
+    }()
+    static let specSlotBits = 11
+
+    @inline(__always) static func specSlot(_ k: NameKey) -> Int {
+        Int(truncatingIfNeeded: ((k.a ^ (k.b &* 0x9E37_79B9_7F4A_7C15)) &* 0xFF51_AFD7_ED55_8CCD) >> UInt64(64 - specSlotBits))
+    }
+
     @inline(__always) static func spec(_ name: RedisBytes) -> Spec? {
         guard let k = NameKey(name.bytes) else { return nil }
-        return commandsByKey[k]
+        return specSlots.withUnsafeBufferPointer { t in
+            var i = specSlot(k)
+            while let e = t[i] {
+                if e.key == k { return e.spec }
+                i = (i + 1) & ((1 << specSlotBits) - 1)
+            }
+            return nil
+        }
     }
 
     /// MULTI, EXEC or DISCARD (any case) may be; anything else is not.

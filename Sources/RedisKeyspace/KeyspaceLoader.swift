@@ -156,7 +156,7 @@ public struct KeyspaceLoader {
                 case .command(let c):
                     var bytes = 64
                     for a in c.argv { bytes &+= a.bytes.count &+ 16 }
-                    more = p.emit(.command(c), bytes: bytes, keyHash: c.argv.count >= 2 ? KeyTable.hash(c.argv[1]) : 0, db: c.db)
+                    more = p.emit(.command(argv: c.argv, offset: c.offset), bytes: bytes, keyHash: c.argv.count >= 2 ? KeyTable.hash(c.argv[1]) : 0, db: c.db)
                 }
                 if !more { return }
             }
@@ -175,13 +175,16 @@ public struct KeyspaceLoader {
         engine.repliesUsed = false
         var summary = Summary()
         var timestamp: Int64?
+        var fileName = ""
         loop: while let batch = try prefetch.next() {
             let items = batch.items
             for index in items.indices {
                 prefetchAhead(batch, from: index)
                 let item = items[index]
                 switch item {
-                case .file:
+                case .file(let f):
+                    // A copy this thread alone references (see LoadItem.command).
+                    fileName = String(decoding: Array(f.name.utf8), as: UTF8.self)
                     if engine.inTransaction {
                         engine.discardTransaction()
                         summary.droppedTransaction = true
@@ -197,18 +200,18 @@ public struct KeyspaceLoader {
                         }
                         timestamp = ts
                     }
-                case .command(let c):
-                    if let n = ModuleCommands.moduleType(of: c.argv) {
+                case .command(let argv, let offset):
+                    if let n = ModuleCommands.moduleType(of: argv) {
                         summary.moduleCommandsNotApplied += 1
                         if engine.inTransaction { continue }
-                        ModuleCommands.keepOpaque(engine: engine, argv: c.argv, type: n)
+                        ModuleCommands.keepOpaque(engine: engine, argv: argv, type: n)
                         continue
                     }
                     // The key's hash, computed by the reading thread, spares the table hashing it again.
-                    let hint = c.argv.count >= 2 ? keyspace.existingTable(engine.db) : nil
-                    hint?.setHint(c.argv[1], hash: batch.keyHashes[index])
+                    let hint = argv.count >= 2 ? keyspace.existingTable(engine.db) : nil
+                    hint?.setHint(argv[1], hash: batch.keyHashes[index])
                     defer { hint?.clearHint() }
-                    try engine.apply(c.argv, origin: CommandOrigin(file: c.file, offset: c.offset, timestamp: timestamp))
+                    try engine.apply(argv, origin: CommandOrigin(file: fileName, offset: offset, timestamp: timestamp))
                     summary.commands += 1
                 default:
                     apply(item, rdbKeys: &summary.rdbKeys)

@@ -13,7 +13,10 @@ enum LoadItem {
     case function(name: String, code: RedisBytes)
     case moduleAux(RDBModuleAux)
     case annotation(AOFAnnotation)
-    case command(AOFCommand)
+    /// A command's arguments and the offset it starts at in the file of the last `.file` item. (Not the
+    /// reader's `AOFCommand`: its file name is one string shared by every command, whose reference count the
+    /// two threads would otherwise pass back and forth for each command.)
+    case command(argv: [RedisBytes], offset: Int64)
 }
 
 /// A batch of items and, beside each, the hash of the key it touches (``KeyTable/hash(_:)`` of a stored key
@@ -141,8 +144,8 @@ final class LoadPrefetcher: @unchecked Sendable {
         current.items.append(item)
         current.keyHashes.append(keyHash)
         current.keyDatabases.append(Int32(truncatingIfNeeded: db))
-        if case .command(let c) = item {
-            current.appendAddresses(of: c.argv)
+        if case .command(let argv, _) = item {
+            current.appendAddresses(of: argv)
         } else {
             for _ in 0..<LoadBatch.addressesPerItem { current.addresses.append(0) }
         }
