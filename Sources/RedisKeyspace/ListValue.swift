@@ -7,7 +7,7 @@ public final class ListValue: @unchecked Sendable {
     public static let maxNodeEntries = 128
     public static let maxNodeBytes = 8192
 
-    var nodes: [PackedEntries] = []
+    var nodes = ListNodes()
     public private(set) var count = 0
 
     public init() {}
@@ -119,7 +119,7 @@ public final class ListValue: @unchecked Sendable {
     /// Keeps only `range` (LTRIM).
     public func keep(_ range: Range<Int>) {
         if range.isEmpty {
-            nodes = []
+            nodes = ListNodes()
             count = 0
             return
         }
@@ -201,4 +201,90 @@ public final class ListValue: @unchecked Sendable {
 
     /// Bytes of payload and length prefixes.
     public var byteCount: Int { nodes.reduce(0) { $0 + $1.byteCount } }
+}
+
+/// The nodes of a list. Most lists fit in one node, which is then held inline: an array of one node would cost
+/// an allocation (64 bytes with its header) per small list, a quarter of such a key's memory.
+struct ListNodes: RandomAccessCollection, MutableCollection {
+    enum Storage {
+        case one(PackedEntries)
+        /// Zero, or two and more, nodes (the empty array allocates nothing).
+        case many([PackedEntries])
+    }
+    var storage: Storage = .many([])
+
+    var startIndex: Int { 0 }
+    var endIndex: Int {
+        switch storage {
+        case .one: 1
+        case .many(let a): a.count
+        }
+    }
+
+    subscript(i: Int) -> PackedEntries {
+        get {
+            switch storage {
+            case .one(let p):
+                precondition(i == 0, "list node index out of range")
+                return p
+            case .many(let a): return a[i]
+            }
+        }
+        _modify {
+            // Taken out while modified, so the node's buffer stays uniquely referenced (no copy on write).
+            switch storage {
+            case .one(var p):
+                precondition(i == 0, "list node index out of range")
+                storage = .many([])
+                defer { storage = .one(p) }
+                yield &p
+            case .many(var a):
+                storage = .many([])
+                defer { storage = .many(a) }
+                yield &a[i]
+            }
+        }
+    }
+
+    /// Applies `body` to the nodes as an array, then stores them back in the smallest form.
+    private mutating func withArray<R>(_ body: (inout [PackedEntries]) -> R) -> R {
+        var a: [PackedEntries]
+        switch storage {
+        case .one(let p): a = [p]
+        case .many(let m): a = m
+        }
+        storage = .many([])
+        let r = body(&a)
+        storage = a.count == 1 ? .one(a[0]) : .many(a)
+        return r
+    }
+
+    mutating func append(_ node: PackedEntries) {
+        if case .many(let a) = storage, a.isEmpty {
+            storage = .one(node)
+            return
+        }
+        withArray { $0.append(node) }
+    }
+
+    mutating func insert(_ node: PackedEntries, at i: Int) {
+        if case .many(let a) = storage, a.isEmpty, i == 0 {
+            storage = .one(node)
+            return
+        }
+        withArray { $0.insert(node, at: i) }
+    }
+
+    @discardableResult
+    mutating func remove(at i: Int) -> PackedEntries {
+        if case .one(let p) = storage {
+            precondition(i == 0, "list node index out of range")
+            storage = .many([])
+            return p
+        }
+        return withArray { $0.remove(at: i) }
+    }
+
+    @discardableResult
+    mutating func removeLast() -> PackedEntries { remove(at: count - 1) }
 }

@@ -140,15 +140,26 @@ public struct PackedEntries: Sendable, Hashable {
     // MARK: Writing
 
     public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        reserveForAppending(Self.lengthSize(bytes.count) + bytes.count)
         Self.appendLength(bytes.count, to: &storage)
         storage.append(contentsOf: bytes)
         count += 1
+    }
+
+    /// Makes room for `n` more bytes. A buffer grows by a quarter (at least 16 bytes) instead of doubling:
+    /// most of a keyspace's collections are small and never shrink, so a doubled buffer's unused half
+    /// would stay allocated for good (Redis's listpacks grow to the exact size).
+    @inline(__always) mutating func reserveForAppending(_ n: Int) {
+        let needed = storage.count + n
+        guard needed > storage.capacity else { return }
+        storage.reserveCapacity(max(needed, storage.capacity + max(16, storage.capacity / 4)))
     }
 
     public mutating func append(_ bytes: RedisBytes) { append(bytes.bytes) }
 
     public mutating func insert<C: Collection>(_ bytes: C, at index: Int) where C.Element == UInt8 {
         if index == count { return append(bytes) }
+        reserveForAppending(Self.lengthSize(bytes.count) + bytes.count)
         let o = offset(of: index)
         storage.insert(contentsOf: Self.encoded(bytes), at: o)
         count += 1
