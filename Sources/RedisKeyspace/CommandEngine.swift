@@ -275,7 +275,13 @@ public final class CommandEngine {
     /// Whether a live key exists (without reading its value).
     @inline(__always) public func exists(_ key: RedisBytes) -> Bool { record(key) != nil }
 
-    public func value(_ key: RedisBytes) -> KeyValue? { record(key)?.value }
+    /// The live value of a key, as an object commands may change in place (an embedded small collection is
+    /// expanded into its record first: see ``KeyTable/embed(_:)``).
+    public func value(_ key: RedisBytes) -> KeyValue? {
+        guard let r = record(key) else { return nil }
+        if r.isEmbeddedCollection, let x = keyspace.existingTable(db)?.expanded(key) { return x.value }
+        return r.value
+    }
 
     public func string(_ key: RedisBytes) throws(CommandFailure) -> RedisBytes? {
         guard let v = value(key) else { return nil }
@@ -341,7 +347,7 @@ public final class CommandEngine {
 
     /// Deletes `key` when its collection became empty (Redis never keeps an empty list, set, zset or hash).
     public func removeIfEmpty(_ key: RedisBytes) {
-        guard let v = keyspace.existingTable(db)?.record(key)?.header.value else { return }
+        guard let v = keyspace.existingTable(db)?.record(key)?.value else { return }
         let empty: Bool
         switch v {
         case .list(let l): empty = l.isEmpty

@@ -187,6 +187,37 @@ public final class KeyTable: Sequence, @unchecked Sendable {
         keyVersion &+= 1
     }
 
+    /// Embeds the value of `key` in its record when it is a small packed collection (see
+    /// ``KeyRecord/makeEmbedded(key:value:expiry:)``). A loader calls it once a command is done with the key;
+    /// ``expanded(_:)`` undoes it before the next command changes the value.
+    func embed(_ key: RedisBytes) {
+        guard let i = find(key, hash: hashOf(key)) else { return }
+        let r = slots[i]!
+        guard r.header.embeddedLength < 0 else { return }
+        switch r.header.value {
+        case .hash, .set, .list: break
+        default: return
+        }
+        guard let e = KeyRecord.makeEmbedded(key: key, value: r.header.value, expiry: r.header.expiry) else { return }
+        slots[i] = e
+    }
+
+    /// The record of `key` with its value as an object the caller may change in place: an embedded collection
+    /// is first copied out into a record of the object form, which replaces the embedded one.
+    func expanded(_ key: RedisBytes) -> KeyRecord? {
+        guard let i = find(key, hash: hashOf(key)) else { return nil }
+        let r = slots[i]!
+        guard r.isEmbeddedCollection else { return r }
+        let x = KeyRecord.make(key: key, entry: r.entry)
+        slots[i] = x
+        return x
+    }
+
+    /// How many records hold an embedded collection (for tests and memory reports).
+    var embeddedCollectionCount: Int {
+        slots.reduce(0) { $0 + ($1?.isEmbeddedCollection == true ? 1 : 0) }
+    }
+
     /// Changes only the expiry of an existing key; false when the key is absent.
     @discardableResult
     public func setExpiry(_ key: RedisBytes, _ raw: Int64) -> Bool {
@@ -294,7 +325,7 @@ public final class KeyTable: Sequence, @unchecked Sendable {
     public func forEachTypeAndExpiry(_ body: (_ typeName: String, _ hasExpiry: Bool) -> Void) {
         for case let r? in slots {
             let h = r.header
-            body(h.embeddedLength >= 0 ? "string" : h.value.typeName, h.expiry != Keyspace.noExpiry)
+            body(h.value.typeName, h.expiry != Keyspace.noExpiry)
         }
     }
 
@@ -319,10 +350,7 @@ public final class KeyTable: Sequence, @unchecked Sendable {
         func count(_ r: KeyRecord) {
             r.withUnsafeMutablePointerToHeader { h in
                 if h.pointee.expiry != Keyspace.noExpiry { expires += 1 }
-                if h.pointee.embeddedLength >= 0 {
-                    builtin.string += 1
-                    return
-                }
+                // An embedded value's header holds `.string(.empty)` or a collection marker of its type.
                 switch h.pointee.value {
                 case .string: builtin.string += 1
                 case .list: builtin.list += 1
@@ -346,13 +374,26 @@ public final class KeyTable: Sequence, @unchecked Sendable {
 }
 
 struct KeyRecordHeader {
-    /// The value, or `.string(.empty)` as a placeholder when the string is embedded.
+    /// The value; for an embedded value, `.string(.empty)` or one of the ``EmbeddedMarker`` collections, which
+    /// say the type of the bytes after the key.
     var value: KeyValue
     var expiry: Int64
     var keyLength: Int32
-    /// Length of the embedded string after the key, or -1 when `value` holds the value.
+    /// Length of the embedded value after the key (a string's bytes, or a small collection's packed entries),
+    /// or -1 when `value` holds the value.
     var embeddedLength: Int32
 
+}
+
+/// Shared, never-modified collections put in the header of a record whose small collection is embedded, as the
+/// type tag of the packed entries after the key. They are never handed out: ``KeyRecord/value`` builds a new
+/// collection from the bytes.
+enum EmbeddedMarker {
+    static let hash = HashValue()
+    static let set = SetValue()
+    /// A set whose members are all integers (Redis's intset).
+    static let integerSet = SetValue()
+    static let list = ListValue()
 }
 
 /// A key's record: header, then the key's bytes, then an embedded string value.
@@ -380,6 +421,53 @@ final class KeyRecord: ManagedBuffer<KeyRecordHeader, UInt8> {
         return r
     }
 
+    /// The record of a small collection with its packed entries embedded after the key (one allocation where
+    /// the object form takes three: record, collection object and entry buffer), or nil when `value` is not a
+    /// packed hash without field TTLs, a packed set or a one-node list of at most ``KeyTable/embeddedStringLimit``
+    /// bytes.
+    static func makeEmbedded(key: RedisBytes, value: KeyValue, expiry: Int64) -> KeyRecord? {
+        let packed: PackedEntries
+        let marker: KeyValue
+        switch value {
+        case .hash(let h):
+            guard h.fieldExpiries.isEmpty, case .packed(let p) = h.storage else { return nil }
+            packed = p
+            marker = .hash(EmbeddedMarker.hash)
+        case .set(let v):
+            guard case .packed(let p, let integers) = v.storage else { return nil }
+            packed = p
+            marker = .set(integers ? EmbeddedMarker.integerSet : EmbeddedMarker.set)
+        case .list(let l):
+            guard case .one(let p) = l.nodes.storage else { return nil }
+            packed = p
+            marker = .list(EmbeddedMarker.list)
+        default:
+            return nil
+        }
+        guard packed.count > 0, packed.byteCount <= KeyTable.embeddedStringLimit else { return nil }
+        let r =
+            KeyRecord.create(minimumCapacity: key.count + packed.byteCount) { _ in
+                KeyRecordHeader(
+                    value: marker, expiry: expiry, keyLength: Int32(key.count), embeddedLength: Int32(packed.byteCount))
+            } as! KeyRecord
+        r.withUnsafeMutablePointerToElements { p in
+            key.bytes.withUnsafeBufferPointer { k in
+                if let b = k.baseAddress { p.update(from: b, count: k.count) }
+            }
+            packed.storage.withUnsafeBufferPointer { v in
+                if let b = v.baseAddress { (p + key.count).update(from: b, count: v.count) }
+            }
+        }
+        return r
+    }
+
+    /// Whether the value is a collection embedded as packed entries (see ``makeEmbedded(key:value:expiry:)``).
+    var isEmbeddedCollection: Bool {
+        guard header.embeddedLength >= 0 else { return false }
+        if case .string = header.value { return false }
+        return true
+    }
+
     @inline(__always) func keyEquals(_ key: RedisBytes) -> Bool {
         let n = Int(header.keyLength)
         guard n == key.count else { return false }
@@ -395,12 +483,25 @@ final class KeyRecord: ManagedBuffer<KeyRecordHeader, UInt8> {
         return withUnsafeMutablePointerToElements { RedisBytes(Array(UnsafeBufferPointer(start: $0, count: n))) }
     }
 
+    /// The value; an embedded one is copied out into a new string or collection.
     var value: KeyValue {
         let e = Int(header.embeddedLength)
         guard e >= 0 else { return header.value }
         let n = Int(header.keyLength)
-        return withUnsafeMutablePointerToElements {
-            .string(RedisBytes(Array(UnsafeBufferPointer(start: $0 + n, count: e))))
+        let bytes = withUnsafeMutablePointerToElements { Array(UnsafeBufferPointer(start: $0 + n, count: e)) }
+        switch header.value {
+        case .hash:
+            let h = HashValue()
+            h.storage = .packed(PackedEntries(packed: bytes))
+            return .hash(h)
+        case .set(let marker):
+            let v = SetValue()
+            v.storage = .packed(PackedEntries(packed: bytes), allIntegers: marker === EmbeddedMarker.integerSet)
+            return .set(v)
+        case .list:
+            return .list(ListValue(node: PackedEntries(packed: bytes)))
+        default:
+            return .string(RedisBytes(bytes))
         }
     }
 

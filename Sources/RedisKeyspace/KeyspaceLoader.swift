@@ -213,6 +213,9 @@ public struct KeyspaceLoader {
                     defer { hint?.clearHint() }
                     try engine.apply(argv, origin: CommandOrigin(file: fileName, offset: offset, timestamp: timestamp))
                     summary.commands += 1
+                    // Small collections are kept packed inside their key's record between commands (memory
+                    // near Redis's listpacks); the next command that changes one expands it again.
+                    if !engine.inTransaction { hint?.embed(argv[1]) }
                 default:
                     apply(item, rdbKeys: &summary.rdbKeys)
                 }

@@ -16,6 +16,12 @@ public final class ListValue: @unchecked Sendable {
         for i in items { pushBack(i) }
     }
 
+    /// A list of one node.
+    init(node: PackedEntries) {
+        if !node.isEmpty { nodes.append(node) }
+        count = node.count
+    }
+
     public func clone() -> ListValue {
         let c = ListValue()
         c.nodes = nodes

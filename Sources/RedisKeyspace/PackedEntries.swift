@@ -13,6 +13,19 @@ public struct PackedEntries: Sendable, Hashable {
 
     public init() {}
 
+    /// Entries already packed (length-prefixed, as ``storage`` holds them); counts them.
+    init(packed: [UInt8]) {
+        storage = packed
+        var o = 0
+        var n = 0
+        while o < packed.count {
+            let h = header(at: o)
+            o = h.start + h.length
+            n += 1
+        }
+        count = n
+    }
+
     public init<S: Sequence>(_ entries: S) where S.Element == RedisBytes {
         for e in entries { append(e.bytes) }
     }
