@@ -120,6 +120,11 @@ public struct KeyspaceLoader {
         switch item {
         case .key(let db, let key, let entry):
             keyspace.set(db: db, key: key, entry)
+            // A small collection is stored packed inside its record (see KeyTable.embed).
+            switch entry.value {
+            case .hash, .set, .list: keyspace.existingTable(db)?.embed(key)
+            default: break
+            }
             rdbKeys += 1
         case .function(let name, let code):
             keyspace.setFunction(name: name, code: code)
