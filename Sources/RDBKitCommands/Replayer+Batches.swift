@@ -22,11 +22,7 @@ struct ReplayMarker {
     }
 
     /// A fresh marker name: `rdbkit:replay:<16 hex digits>`.
-    static func newKey() -> String {
-        let digits = Array("0123456789abcdef")
-        var g = SystemRandomNumberGenerator()
-        return "rdbkit:replay:" + String((0..<16).map { _ in digits[Int(g.next() % 16)] })
-    }
+    static func newKey() -> String { "rdbkit:replay:" + ReplaySettings.randomHex16() }
 
     static func value(_ p: Position) -> RedisBytes { RedisBytes("\(p.fileIndex):\(p.offset)") }
 

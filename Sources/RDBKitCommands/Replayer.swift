@@ -46,10 +46,14 @@ struct ReplaySettings {
     /// written by the attempt before.
     var clearsStaging = false
 
-    static func newStagingSuffix() -> String {
+    static func newStagingSuffix() -> String { ":rdbkit-staging-" + randomHex16() }
+
+    /// 16 random hexadecimal digits (64 bits from the system generator): the unique part of the names of
+    /// staging keys and AOF markers.
+    static func randomHex16() -> String {
         let digits = Array("0123456789abcdef")
         var g = SystemRandomNumberGenerator()
-        return ":rdbkit-staging-" + String((0..<16).map { _ in digits[Int(g.next() % 16)] })
+        return String((0..<16).map { _ in digits[Int(g.next() % 16)] })
     }
 }
 
@@ -433,10 +437,7 @@ final class Replayer {
         ticket.how = .commands
         let staging = settings.targetEmpty || !RecordRESPWriter.stages(h.valueType) ? nil : RedisBytes(h.key.bytes + stagingSuffix)
         if let staging, settings.clearsStaging {
-            try sendEncoded(ticket, name: "DEL") { out in
-                out.append(contentsOf: Self.delHead)
-                RESPWriter.appendBulk(staging.bytes, to: &out)
-            }
+            try sendDel(staging.bytes, ticket)
         }
         if respWriter.whenFull == nil { respWriter.whenFull = { [unowned self] in self.spill() } }
         respWriter.begin(key: h.key, type: h.valueType, stagingKey: staging)
@@ -448,10 +449,7 @@ final class Replayer {
             streaming = nil
             spillError = nil
             if spilled {
-                try sendEncoded(ticket, name: "DEL") { out in
-                    out.append(contentsOf: Self.delHead)
-                    RESPWriter.appendBulk((staging ?? h.key).bytes, to: &out)
-                }
+                try sendDel((staging ?? h.key).bytes, ticket)
             }
             throw error
         }
@@ -518,10 +516,7 @@ final class Replayer {
         case .replace:
             if !settings.targetEmpty {
                 if sendsDirect {
-                    try sendEncoded(ticket, name: "DEL") { out in
-                        out.append(contentsOf: Self.delHead)
-                        RESPWriter.appendBulk(h.key.bytes, to: &out)
-                    }
+                    try sendDel(h.key.bytes, ticket)
                 } else {
                     try send(["DEL", h.key], ticket, name: "DEL")
                 }
@@ -542,6 +537,14 @@ final class Replayer {
     }
 
     private static let delHead: [UInt8] = Array("*2\r\n$3\r\nDEL\r\n".utf8)
+
+    /// `DEL key`, encoded straight into the bulk pipeline as part of the ticket's commands.
+    private func sendDel(_ key: [UInt8], _ ticket: Ticket) throws {
+        try sendEncoded(ticket, name: "DEL") { out in
+            out.append(contentsOf: Self.delHead)
+            RESPWriter.appendBulk(key, to: &out)
+        }
+    }
     private static let restoreName: [UInt8] = Array("$7\r\nRESTORE\r\n".utf8)
     private static let replaceArgument: [UInt8] = Array("$7\r\nREPLACE\r\n".utf8)
     private static let absttlArgument: [UInt8] = Array("$6\r\nABSTTL\r\n".utf8)
