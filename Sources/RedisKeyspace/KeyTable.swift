@@ -193,12 +193,8 @@ public final class KeyTable: Sequence, @unchecked Sendable {
     func embed(_ key: RedisBytes) {
         guard let i = find(key, hash: hashOf(key)) else { return }
         let r = slots[i]!
-        guard r.header.embeddedLength < 0 else { return }
-        switch r.header.value {
-        case .hash, .set, .list: break
-        default: return
-        }
-        guard let e = KeyRecord.makeEmbedded(key: key, value: r.header.value, expiry: r.header.expiry) else { return }
+        guard r.header.embeddedLength < 0,
+            let e = KeyRecord.makeEmbedded(key: key, value: r.header.value, expiry: r.header.expiry) else { return }
         slots[i] = e
     }
 
@@ -340,7 +336,9 @@ public final class KeyTable: Sequence, @unchecked Sendable {
             let raw = UnsafeRawPointer(s.baseAddress!)
             for j in 0..<s.count {
                 // Records are all over the heap: load the one 16 slots ahead while this one is counted.
-                if j &+ 16 < s.count, let ahead = UnsafeRawPointer(bitPattern: rdbkit_load_word(raw + (j &+ 16) &* 8)) {
+                if j &+ 16 < s.count,
+                    let ahead = UnsafeRawPointer(bitPattern: rdbkit_load_word(raw + (j &+ 16) &* MemoryLayout<KeyRecord?>.stride))
+                {
                     rdbkit_prefetch(ahead)
                 }
                 guard let r = s[j] else { continue }

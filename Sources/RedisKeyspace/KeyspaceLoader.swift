@@ -75,7 +75,7 @@ public struct KeyspaceLoader {
                 let items = batch.items
                 for i in items.indices {
                     prefetchAhead(batch, from: i)
-                    apply(items[i], rdbKeys: &keys)
+                    apply(items[i], keyHash: batch.keyHashes[i], rdbKeys: &keys)
                 }
                 prefetch.recycle(batch)
             }
@@ -114,15 +114,19 @@ public struct KeyspaceLoader {
         }
     }
 
-    /// An RDB item: stores it. Other items are the AOF loop's.
+    /// An RDB item: stores it (`keyHash`: its key's hash, from the reading thread). Other items are the AOF
+    /// loop's.
     @inline(__always)
-    private func apply(_ item: LoadItem, rdbKeys: inout Int) {
+    private func apply(_ item: LoadItem, keyHash: UInt64, rdbKeys: inout Int) {
         switch item {
         case .key(let db, let key, let entry):
-            keyspace.set(db: db, key: key, entry)
+            let table = keyspace.table(db)
+            table.setHint(key, hash: keyHash)
+            defer { table.clearHint() }
+            table.insert(key, entry)
             // A small collection is stored packed inside its record (see KeyTable.embed).
             switch entry.value {
-            case .hash, .set, .list: keyspace.existingTable(db)?.embed(key)
+            case .hash, .set, .list: table.embed(key)
             default: break
             }
             rdbKeys += 1
@@ -222,7 +226,7 @@ public struct KeyspaceLoader {
                     // near Redis's listpacks); the next command that changes one expands it again.
                     if !engine.inTransaction { hint?.embed(argv[1]) }
                 default:
-                    apply(item, rdbKeys: &summary.rdbKeys)
+                    apply(item, keyHash: batch.keyHashes[index], rdbKeys: &summary.rdbKeys)
                 }
             }
             prefetch.recycle(batch)

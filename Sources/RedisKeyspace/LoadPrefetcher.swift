@@ -56,14 +56,14 @@ struct LoadBatch {
     }
 
     /// Empties the batch, keeping its arrays' capacity. The items are freed from the last one down, and the
-    /// argument arrays of the item 8 further down are loaded meanwhile: the applying core touched them last,
+    /// argument arrays of the item ``KeyspaceLoader/prefetchDistance`` further down are loaded meanwhile: the applying core touched them last,
     /// and releasing each would otherwise wait for its reference count to come back to this core.
     mutating func removeAll() {
         let a = addresses
         var i = items.count
         while i > 0 {
             i -= 1
-            let ahead = (i &- 8) &* Self.addressesPerItem
+            let ahead = (i &- KeyspaceLoader.prefetchDistance) &* Self.addressesPerItem
             if ahead >= 0 {
                 for k in ahead..<(ahead + Self.addressesPerItem) {
                     if let p = UnsafeRawPointer(bitPattern: a[k]) { rdbkit_prefetch_write(p - 32) }

@@ -5,13 +5,19 @@ import _RedisFormatsTestSupport
 
 @Suite("Keyspace values")
 struct KeyspaceValueTests {
+    /// A server's corpus all-types RDB read whole, and loaded into a new keyspace (with the loader's key count).
+    static func loadAllTypes(_ server: String) throws -> (result: RDBReadResult, keyspace: Keyspace, loaded: Int) {
+        let path = Corpus.fixture("\(server)/rdb/all-types.rdb")
+        let result = try RDBReader.readAll(bytes: try Corpus.readBytes(path))
+        let ks = Keyspace()
+        let loaded = try KeyspaceLoader(keyspace: ks).loadRDB(try RDBReader(path: path))
+        return (result, ks, loaded)
+    }
+
     @Test("Every value of every corpus all-types RDB goes into the keyspace and comes back unchanged")
     func roundTrip() throws {
         for server in Corpus.servers {
-            let path = Corpus.fixture("\(server)/rdb/all-types.rdb")
-            let result = try RDBReader.readAll(bytes: try Corpus.readBytes(path))
-            let ks = Keyspace()
-            let loaded = try KeyspaceLoader(keyspace: ks).loadRDB(try RDBReader(path: path))
+            let (result, ks, loaded) = try Self.loadAllTypes(server)
             #expect(loaded == result.keys.count)
             for kv in result.keys {
                 let e = try #require(ks.entry(db: Int(kv.header.db), key: kv.header.key), "\(server) \(kv.header.key)")
@@ -37,10 +43,7 @@ struct KeyspaceValueTests {
     @Test("Type and expiry counts of each database equal a walk of its keys and the source RDB's key and expiry counts")
     func typeCounts() throws {
         for server in Corpus.servers {
-            let path = Corpus.fixture("\(server)/rdb/all-types.rdb")
-            let result = try RDBReader.readAll(bytes: try Corpus.readBytes(path))
-            let ks = Keyspace()
-            _ = try KeyspaceLoader(keyspace: ks).loadRDB(try RDBReader(path: path))
+            let (result, ks, _) = try Self.loadAllTypes(server)
             for db in ks.nonEmptyDatabases {
                 let keys = result.keys.filter { Int($0.header.db) == db }
                 let expires = keys.filter { $0.header.expiresAt != nil }.count
