@@ -31,11 +31,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // CRC64 folding with carry-less multiplication (x86-64), checked at run time; the tables otherwise.
         .target(name: "CRC64Fold", path: "Sources/CRC64Fold", cSettings: [.unsafeFlags(["-O3"])]),
+        // LZF decoding (decompression and a validating walk) faster than liblzf's, with its verdicts; liblzf compresses.
+        .target(name: "CLZFDecode", path: "Sources/CLZFDecode", cSettings: [.unsafeFlags(["-O3"])]),
         // Cache prefetch hints for the keyspace's batched command application (inline functions only).
         .target(name: "CMemoryHints", path: "Sources/CMemoryHints"),
         .target(
             name: "RedisFormats",
-            dependencies: ["CLZF", "CZlib", "CRC64Fold"],
+            dependencies: ["CLZF", "CLZFDecode", "CZlib", "CRC64Fold"],
             swiftSettings: hotPathSettings
         ),
         .target(name: "RedisFormatsJSON", dependencies: ["RedisFormats"], swiftSettings: hotPathSettings),

@@ -216,6 +216,15 @@ final class InputWindow {
 
     // MARK: Consuming
 
+    /// Lends the buffered, unconsumed bytes to `body` (no read from the source), which returns how many of
+    /// them it consumed; the position moves past those. For scanners that walk many small items in place.
+    @inline(__always)
+    func consumeBuffered(_ body: (UnsafeRawBufferPointer) -> Int) {
+        let n = unsafe body(UnsafeRawBufferPointer(rebasing: storage[position..<limit]))
+        precondition(n >= 0 && n <= limit - position, "consumed more than was buffered")
+        position += n
+    }
+
     @inline(__always) func readByte() throws(ParseFailure) -> UInt8 {
         if position == limit { try fill(atLeast: 1, orEOF: false) }
         let b = unsafe storage[position]

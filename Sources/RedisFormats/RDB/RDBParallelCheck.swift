@@ -123,7 +123,17 @@ final class ParallelCheckRun: @unchecked Sendable {
             var last = reader.offset
             publish(last, 0)
             var keys = 0
-            while let record = try reader.next() {
+            while true {
+                // Common key records straight from the buffer; the rest (and each record that continues
+                // past the buffer) through next().
+                keys += reader.skipBufferedKeys(until: last + segmentBytes)
+                if reader.offset - last >= segmentBytes {
+                    last = reader.offset
+                    publish(last, reader.currentDB)
+                    if hasFailed { return }
+                    continue
+                }
+                guard let record = try reader.next() else { break }
                 switch record {
                 case .key:
                     try reader.skipValue()

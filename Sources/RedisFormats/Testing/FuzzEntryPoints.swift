@@ -31,7 +31,24 @@ public enum RedisFormatsFuzzing {
 
     // MARK: RDB
 
-    /// Reads `bytes` as an RDB file six times: every record, and every value read whole
+    /// The framing of one walk over an RDB (see ``framing(_:chunkSize:buffered:)``).
+    public struct RDBFraming: Equatable, CustomStringConvertible, Sendable {
+        public var keys = 0
+        public var records = 0
+        public var outcome = ""
+        public var endOffset: Int64 = 0
+        /// How many keys were skipped in the buffer (not compared).
+        public var bufferedKeys = 0
+
+        public static func == (a: Self, b: Self) -> Bool {
+            a.keys == b.keys && a.records == b.records && a.outcome == b.outcome && a.endOffset == b.endOffset
+        }
+
+        public var description: String { "\(keys) keys, \(records) other records, ended at \(endOffset): \(outcome)" }
+    }
+
+    /// Reads `bytes` as an RDB file six times (and walks its framing twice more, comparing the scanner's
+    /// buffered skipping with the reader's): every record, and every value read whole
     /// (``RDBReader/readValue()``), element by element then visited or skipped by ``RDBReader/next()``,
     /// validated (``RDBReader/validateValue()``), skipped (``RDBReader/skipValue()``), captured raw
     /// (``RDBReader/readRawValue()``, ``RDBReader/readValidatedRawValue()``), and checked as ``RDBChecker``
@@ -53,6 +70,46 @@ public enum RedisFormatsFuzzing {
         readRDB(MemorySource(bytes), bigChunks, .skip)
         readRDB(UnsizedSource(bytes, chunkLimit: 1), structure, .raw)
         check(MemorySource(bytes), deep)
+        for chunkSize in [64, 4096] {
+            let a = framing(bytes, chunkSize: chunkSize, buffered: false)
+            let b = framing(bytes, chunkSize: chunkSize, buffered: true)
+            precondition(a == b, "skipping keys in the buffer changed the framing: \(b) instead of \(a)")
+        }
+    }
+
+    /// What a scanner sees of an RDB's framing: the keys and records read, the checksum or the error
+    /// that ended the walk, and where it ended. With `buffered`, key records are skipped in the input
+    /// buffer (``RDBReader/skipBufferedKeys(until:)``, as the parallel check's scanner does) wherever
+    /// possible; the result must be the same as skipping each value after ``RDBReader/next()``.
+    public static func framing(_ bytes: [UInt8], chunkSize: Int, buffered: Bool) -> RDBFraming {
+        var result = RDBFraming()
+        var options = RDBReader.Options()
+        options.chunkSize = chunkSize
+        do {
+            let reader = try RDBReader(source: MemorySource(bytes), options: options)
+            defer { result.endOffset = reader.offset }
+            while true {
+                if buffered {
+                    // Stops every 100 bytes, as the scanner stops at its segment boundaries.
+                    let n = reader.skipBufferedKeys(until: reader.offset + 100)
+                    result.keys += n
+                    result.bufferedKeys += n
+                }
+                guard let record = try reader.next() else { break }
+                switch record {
+                case .key:
+                    result.keys += 1
+                    try reader.skipValue()
+                case .end(let c):
+                    result.outcome = "end \(c)"
+                default:
+                    result.records += 1
+                }
+            }
+        } catch {
+            result.outcome = error.description
+        }
+        return result
     }
 
     /// How a fuzzing pass reads each value.
@@ -282,14 +339,15 @@ public enum RedisFormatsFuzzing {
     /// directly, as an LZF-encoded RDB string value, and as one whose file ends inside the compressed
     /// bytes (the value declares as many compressed bytes as uncompressed ones); then checks that
     /// compressing `bytes[3...]` and decompressing the result gives it back, and that the walk of
-    /// `LZF.validate` gives lzf_decompress's verdict (a mismatch traps).
+    /// `LZF.validate` and rdbkit's decoder give liblzf's lzf_decompress verdict and bytes (a mismatch traps).
     public static func lzf(_ bytes: [UInt8]) {
         guard bytes.count >= 3 else { return }
         let length = Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16
         let data = Array(bytes[3...])
         let decompressed = LZF.decompress(data, uncompressedLength: length)
         let valid = unsafe data.withUnsafeBytes { unsafe LZF.validate($0, length: length) }
-        precondition(valid == (decompressed != nil), "LZF.validate disagrees with lzf_decompress on \(data.count) bytes")
+        precondition(valid == (decompressed != nil), "LZF.validate disagrees with the decoder on \(data.count) bytes")
+        precondition(lzfDecodersAgree(data, length: length), "the LZF decoder differs from liblzf's lzf_decompress")
         if !data.isEmpty {
             var rdb = MiniRDB(version: 9)
             rdb.key(.string)
@@ -312,6 +370,18 @@ public enum RedisFormatsFuzzing {
             let back = LZF.decompress(compressed, uncompressedLength: data.count)
             precondition(back == data, "LZF round trip of \(data.count) bytes gave different bytes")
         }
+    }
+
+    /// Whether rdbkit's LZF decoder and liblzf's `lzf_decompress` give the same verdict on `data` for an
+    /// output of `length` bytes, and the same bytes when it decodes.
+    public static func lzfDecodersAgree(_ data: [UInt8], length: Int) -> Bool {
+        let ours = LZF.decompress(data, uncompressedLength: length)
+        guard length <= data.count * LZF.maximumExpansion else { return ours == nil }
+        var reference = [UInt8](repeating: 0, count: length)
+        let referenceValid = unsafe data.withUnsafeBytes { src in
+            unsafe reference.withUnsafeMutableBytes { unsafe LZF.decompressWithLiblzf(src, into: $0) }
+        }
+        return referenceValid ? ours == reference : ours == nil
     }
 
     @inline(never)

@@ -1,0 +1,184 @@
+/// Record framing for scanners: whole key records skipped in the input buffer, as ``RDBReader/next()``
+/// followed by ``RDBReader/skipValue()`` would skip them, without a record value, a key array or a
+/// reader state change per key.
+extension RDBReader {
+    /// Skips key records (with their expiry, idle and frequency opcodes) that lie entirely in the bytes
+    /// already buffered and have one of the common layouts: strings, plain and compact collections,
+    /// quicklists. Stops at the first record that ends at or after `offset` `target`, at anything else
+    /// (another opcode, a stream, a module value, a hash with field TTLs, a record that continues past
+    /// the buffer, anything malformed), leaving the reader at that record's start for ``next()``, which
+    /// reads or reports it as usual.
+    /// - Precondition: the reader is between records (the last value was read or skipped to its end).
+    /// - Returns: how many keys were skipped.
+    func skipBufferedKeys(until target: Int64) -> Int {
+        guard case .none = value else { return 0 }
+        let start = window.offset
+        guard start < target else { return 0 }
+        let maxLen = UInt64(options.maximumBlobLength)
+        var keys = 0
+        window.consumeBuffered { buffer in
+            guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+            var skipper = unsafe BufferedRecordSkipper(
+                base: base.assumingMemoryBound(to: UInt8.self), end: buffer.count, maximumLength: maxLen)
+            let room = target - start
+            var committed = 0
+            while Int64(committed) < room, skipper.skipKeyRecord() {
+                committed = skipper.position
+                keys += 1
+            }
+            return committed
+        }
+        return keys
+    }
+}
+
+/// The framing walk of ``RDBReader/skipBufferedKeys(until:)`` over one buffer. Every length is decoded
+/// as `InputWindow.readLengthOrEncoding` and `readStringHeader` decode it, with the same limits; whatever
+/// those would reject, or the buffer does not hold, makes ``skipKeyRecord()`` return false.
+struct BufferedRecordSkipper {
+    private let base: UnsafePointer<UInt8>
+    private let end: Int
+    private let maximumLength: UInt64
+    private(set) var position = 0
+
+    init(base: UnsafePointer<UInt8>, end: Int, maximumLength: UInt64) {
+        unsafe self.base = base
+        self.end = end
+        self.maximumLength = maximumLength
+    }
+
+    /// Skips one key record from `position`; on false, `position` is meaningless.
+    mutating func skipKeyRecord() -> Bool {
+        var type: UInt8
+        prefixes: while true {
+            guard position < end else { return false }
+            type = unsafe base[position]
+            position += 1
+            switch type {
+            case 0xFC: guard bytes(8) else { return false }   // EXPIRETIME_MS
+            case 0xFD: guard bytes(4) else { return false }   // EXPIRETIME
+            case 0xF9: guard bytes(1) else { return false }   // FREQ
+            case 0xF8: guard plainLength() != nil else { return false }   // IDLE
+            default: break prefixes
+            }
+        }
+        guard string() else { return false }   // the key
+        switch type {
+        case 0, 9, 10, 11, 12, 13, 16, 17, 20:
+            // A string, or a compact encoding stored as one string.
+            return string()
+        case 1, 2, 14:
+            guard var n = plainLength() else { return false }
+            while n > 0 {
+                guard string() else { return false }
+                n -= 1
+            }
+            return true
+        case 4:
+            guard var n = plainLength() else { return false }
+            while n > 0 {
+                guard string(), string() else { return false }
+                n -= 1
+            }
+            return true
+        case 3:
+            guard var n = plainLength() else { return false }
+            while n > 0 {
+                guard string(), position < end else { return false }
+                let len = Int(unsafe base[position])
+                position += 1
+                if len < 253 { guard bytes(len) else { return false } }
+                n -= 1
+            }
+            return true
+        case 5:
+            guard var n = plainLength() else { return false }
+            while n > 0 {
+                guard string(), bytes(8) else { return false }
+                n -= 1
+            }
+            return true
+        case 18:
+            guard var n = plainLength() else { return false }
+            while n > 0 {
+                guard let container = plainLength(), container == 1 || container == 2, string() else { return false }
+                n -= 1
+            }
+            return true
+        default:
+            return false
+        }
+    }
+
+    @inline(__always)
+    private mutating func bytes(_ count: Int) -> Bool {
+        guard end - position >= count else { return false }
+        position += count
+        return true
+    }
+
+    /// A length or a string-encoding marker (`readLengthOrEncoding`).
+    @inline(__always)
+    private mutating func length() -> (value: UInt64, isEncoded: Bool)? {
+        guard position < end else { return nil }
+        let b = unsafe base[position]
+        position += 1
+        switch b >> 6 {
+        case 0: return (UInt64(b & 0x3F), false)
+        case 1:
+            guard position < end else { return nil }
+            let v = (UInt64(b & 0x3F) << 8) | UInt64(unsafe base[position])
+            position += 1
+            return (v, false)
+        case 3: return (UInt64(b & 0x3F), true)
+        default:
+            if b == 0x80 {
+                guard end - position >= 4 else { return nil }
+                var v: UInt64 = 0
+                for i in 0..<4 { v = v << 8 | UInt64(unsafe base[position + i]) }
+                position += 4
+                return (v, false)
+            }
+            if b == 0x81 {
+                guard end - position >= 8 else { return nil }
+                var v: UInt64 = 0
+                for i in 0..<8 { v = v << 8 | UInt64(unsafe base[position + i]) }
+                position += 8
+                return (v, false)
+            }
+            return nil
+        }
+    }
+
+    @inline(__always)
+    private mutating func plainLength() -> UInt64? {
+        guard let (v, encoded) = length(), !encoded else { return nil }
+        return v
+    }
+
+    /// A string as `skipString` skips it (`readStringHeader`'s checks included).
+    @inline(__always)
+    private mutating func string() -> Bool {
+        guard let (v, encoded) = length() else { return false }
+        if !encoded {
+            guard v <= maximumLength, UInt64(end - position) >= v else { return false }
+            position += Int(v)
+            return true
+        }
+        switch v {
+        case 0: return bytes(1)
+        case 1: return bytes(2)
+        case 2: return bytes(4)
+        case 3:
+            guard let clen = plainLength(), let ulen = plainLength() else { return false }
+            guard ulen <= maximumLength, clen > 0, clen <= maximumLength,
+                ulen > 0, (ulen - 1) / UInt64(LZF.maximumExpansion) < clen,
+                UInt64(end - position) >= clen
+            else { return false }
+            position += Int(clen)
+            return true
+        default:
+            return false
+        }
+    }
+}
