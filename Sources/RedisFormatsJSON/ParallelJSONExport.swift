@@ -115,7 +115,15 @@ public final class ParallelJSONExport: @unchecked Sendable {
             let reader = try RDBReader(source: try FileSource(path: path), options: o)
             var last = reader.offset
             publish(last, 0)
-            while let record = try reader.next() {
+            while true {
+                // Common key records straight from the buffer; the rest through next().
+                _ = reader.skipBufferedKeys(until: last + segmentBytes)
+                if reader.offset - last >= segmentBytes {
+                    last = reader.offset
+                    publish(last, reader.currentDB)
+                    continue
+                }
+                guard let record = try reader.next() else { break }
                 switch record {
                 case .key:
                     try reader.skipValue()

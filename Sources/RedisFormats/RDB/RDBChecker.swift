@@ -51,6 +51,7 @@ public enum RDBChecker {
         _ reader: RDBReader, upTo end: Int64?, into report: inout RDBCheckReport, continueAfterErrors: Bool, now: Int64
     ) {
         let visitor = DeepCheckVisitor()
+        var lastDB: UInt64?   // the set of databases is updated when the db changes, not per key
         do {
             while end.map({ reader.offset < $0 }) ?? true, let record = try reader.next() {
                 switch record {
@@ -62,7 +63,10 @@ public enum RDBChecker {
                 case .selectDB(let db): report.databases.insert(db)
                 case .key(let h):
                     report.keys += 1
-                    report.databases.insert(h.db)
+                    if h.db != lastDB {
+                        report.databases.insert(h.db)
+                        lastDB = h.db
+                    }
                     if let x = h.expiresAt {
                         report.expires += 1
                         if x.milliseconds < now { report.alreadyExpired += 1 }

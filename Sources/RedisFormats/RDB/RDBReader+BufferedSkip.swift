@@ -8,10 +8,11 @@ extension RDBReader {
     /// (another opcode, a stream, a module value, a hash with field TTLs, a record that continues past
     /// the buffer, anything malformed), leaving the reader at that record's start for ``next()``, which
     /// reads or reports it as usual.
-    /// - Precondition: the reader is between records (the last value was read or skipped to its end).
+    /// - Precondition: the reader is between records (the last value was read or skipped to its end);
+    ///   after the EOF opcode nothing is skipped.
     /// - Returns: how many keys were skipped.
-    func skipBufferedKeys(until target: Int64) -> Int {
-        guard case .none = value else { return 0 }
+    public func skipBufferedKeys(until target: Int64) -> Int {
+        guard !finished, failure == nil, case .none = value else { return 0 }
         let start = window.offset
         guard start < target else { return 0 }
         let maxLen = UInt64(options.maximumBlobLength)
@@ -62,7 +63,7 @@ struct BufferedRecordSkipper {
             default: break prefixes
             }
         }
-        guard string() else { return false }   // the key
+        guard string(decodable: true) else { return false }   // the key: next() decompresses it
         switch type {
         case 0, 9, 10, 11, 12, 13, 16, 17, 20:
             // A string, or a compact encoding stored as one string.
@@ -156,9 +157,10 @@ struct BufferedRecordSkipper {
         return v
     }
 
-    /// A string as `skipString` skips it (`readStringHeader`'s checks included).
+    /// A string as `skipString` skips it (`readStringHeader`'s checks included); with `decodable`, an LZF
+    /// string must also decompress (as `readString` requires of a key).
     @inline(__always)
-    private mutating func string() -> Bool {
+    private mutating func string(decodable: Bool = false) -> Bool {
         guard let (v, encoded) = length() else { return false }
         if !encoded {
             guard v <= maximumLength, UInt64(end - position) >= v else { return false }
@@ -175,6 +177,10 @@ struct BufferedRecordSkipper {
                 ulen > 0, (ulen - 1) / UInt64(LZF.maximumExpansion) < clen,
                 UInt64(end - position) >= clen
             else { return false }
+            if decodable {
+                let compressed = unsafe UnsafeRawBufferPointer(start: base + position, count: Int(clen))
+                guard unsafe LZF.validate(compressed, length: Int(ulen)) else { return false }
+            }
             position += Int(clen)
             return true
         default:

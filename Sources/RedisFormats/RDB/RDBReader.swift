@@ -68,9 +68,9 @@ public final class RDBReader {
     @exclusivity(unchecked)
     var pendingIndex = 0
     @exclusivity(unchecked)
-    private var finished = false
+    private(set) var finished = false
     @exclusivity(unchecked)
-    private var failure: RDBError?
+    private(set) var failure: RDBError?
 
     // Per-key attributes from opcodes that precede a key; cleared after each key.
     private var pendingExpire: RedisTimestamp?
