@@ -4,9 +4,10 @@ import Testing
 import _RedisFormatsTestSupport
 
 /// The parallel check's scanner skips common key records straight from the input buffer
-/// (`RDBReader.skipBufferedKeys(until:)`). Its framing must be the reader's own: the same keys, records,
-/// final checksum or error, and end offset as `next()` followed by `skipValue()`, on every corpus file and
-/// on damaged copies of them.
+/// (`RDBReader.skipBufferedKeys(until:)`), and the check reads string records there. The framing must be
+/// the reader's own (the same keys, records, final checksum or error, and end offset as `next()` followed
+/// by `skipValue()`), and the check's report the one of reading every record through `next()`, on every
+/// corpus file and on damaged copies of them.
 @Suite("Buffered key skipping")
 struct BufferedSkipTests {
     static let files: [String] = Corpus.servers.flatMap { server in
@@ -22,6 +23,9 @@ struct BufferedSkipTests {
         let buffered = RedisFormatsFuzzing.framing(bytes, chunkSize: chunkSize, buffered: true)
         #expect(buffered == plain)
         #expect(plain.outcome.hasPrefix("end"), "\(plain)")
+        let reports = RedisFormatsFuzzing.checkReports(bytes, chunkSize: chunkSize)
+        #expect(reports.buffered == reports.reference)
+        #expect(reports.reference.contains("problems []"), "\(reports.reference)")
         if chunkSize >= 4096, file.hasSuffix("/all-types.rdb") || file.hasSuffix("/big.rdb") {
             // The fast path is taken (not everything left to next()); with 64-byte chunks most records
             // continue past the buffer.
@@ -48,6 +52,8 @@ struct BufferedSkipTests {
                 let plain = RedisFormatsFuzzing.framing(copy, chunkSize: chunkSize, buffered: false)
                 let buffered = RedisFormatsFuzzing.framing(copy, chunkSize: chunkSize, buffered: true)
                 #expect(buffered == plain, "round \(round), byte \(at), chunk size \(chunkSize)")
+                let reports = RedisFormatsFuzzing.checkReports(copy, chunkSize: chunkSize)
+                #expect(reports.buffered == reports.reference, "round \(round), byte \(at), chunk size \(chunkSize)")
                 if !plain.outcome.hasPrefix("end") { differing += 1 }
             }
         }
@@ -109,5 +115,53 @@ struct LZFDecoderTests {
             }
         }
         #expect(decoded > 1000 && rejected > 500, "\(decoded) decoded, \(rejected) rejected")
+    }
+}
+
+extension BufferedSkipTests {
+    /// String records built to hit each check the in-buffer path makes: LZF values and keys that decode
+    /// and that do not (a back-reference before the start, a wrong declared length), expiries in seconds
+    /// and milliseconds on both sides of the check's `now`, and records after a damaged one.
+    @Test("Strings with damaged LZF values and keys get the reader's verdicts", arguments: [64, 4096])
+    func damagedStrings(chunkSize: Int) {
+        let text = String(repeating: "session-payload ", count: 8)
+        let cases: [(name: String, body: (inout RDBBuilder) -> Void)] = [
+            ("good", { b in b.lzfString(text) }),
+            ("reference before the start", { b in b.lzfString(compressed: [0x20, 0x05, 0x00, 0x41], uncompressedLength: 4) }),
+            ("declared length too long", { b in
+                b.lzfString(compressed: RDBBuilder.lzfCompress(Array(text.utf8)), uncompressedLength: UInt64(text.utf8.count + 1))
+            }),
+            ("declared length too short", { b in
+                b.lzfString(compressed: RDBBuilder.lzfCompress(Array(text.utf8)), uncompressedLength: UInt64(text.utf8.count - 1))
+            }),
+        ]
+        for (name, value) in cases {
+            for damagedKey in [false, true] {
+                var b = RDBBuilder(redisVersion: 9)
+                b.expireMS(1_600_000_000_000)
+                b.key(0, "before")
+                b.string("plain")
+                b.expireSeconds(1_800_000_000)
+                b.byte(0)
+                if damagedKey {
+                    b.lzfString(compressed: [0x20, 0x05, 0x00, 0x41], uncompressedLength: 4)
+                } else {
+                    b.lzfString("key:" + text)
+                }
+                value(&b)
+                b.expireMS(1_900_000_000_000)
+                b.key(0, "after")
+                b.intString16(1234)
+                b.eof()
+                let reports = RedisFormatsFuzzing.checkReports(b.bytes, chunkSize: chunkSize)
+                #expect(reports.buffered == reports.reference, "\(name), damaged key \(damagedKey)")
+                let damaged = damagedKey || name != "good"
+                #expect(reports.reference.contains("LZF") == damaged, "\(name), damaged key \(damagedKey): \(reports.reference)")
+                // A key that does not decode stops the check before it is counted; a value that does not
+                // decode stops it after its key was.
+                let keys = damagedKey ? 1 : damaged ? 2 : 3
+                #expect(reports.reference.hasPrefix("\(keys) keys"), "\(reports.reference)")
+            }
+        }
     }
 }

@@ -41,19 +41,46 @@ public enum RDBChecker {
     ///   - continueAfterErrors: list every recoverable problem instead of stopping at the first.
     ///   - now: Unix ms deciding "already expired".
     public static func check(_ reader: RDBReader, continueAfterErrors: Bool = false, now: Int64) -> RDBCheckReport {
+        check(reader, continueAfterErrors: continueAfterErrors, now: now, bufferedStrings: true)
+    }
+
+    /// The same; `bufferedStrings: false` reads every record through ``RDBReader/next()`` (the reference the
+    /// in-buffer path is compared with).
+    static func check(_ reader: RDBReader, continueAfterErrors: Bool, now: Int64, bufferedStrings: Bool) -> RDBCheckReport {
         var report = RDBCheckReport(file: reader.sourceName, header: reader.header)
-        checkRecords(reader, upTo: nil, into: &report, continueAfterErrors: continueAfterErrors, now: now)
+        checkRecords(
+            reader, upTo: nil, into: &report, continueAfterErrors: continueAfterErrors, now: now,
+            bufferedStrings: bufferedStrings)
         return finish(report, reader)
     }
 
     /// Checks the records of `reader` that start before `end` (all when nil), adding to `report`.
     static func checkRecords(
-        _ reader: RDBReader, upTo end: Int64?, into report: inout RDBCheckReport, continueAfterErrors: Bool, now: Int64
+        _ reader: RDBReader, upTo end: Int64?, into report: inout RDBCheckReport, continueAfterErrors: Bool, now: Int64,
+        bufferedStrings: Bool = true
     ) {
         let visitor = DeepCheckVisitor()
         var lastDB: UInt64?   // the set of databases is updated when the db changes, not per key
+        let stop = end ?? .max
         do {
-            while end.map({ reader.offset < $0 }) ?? true, let record = try reader.next() {
+            while true {
+                // String records straight from the input buffer (nothing to check in them beyond decoding).
+                var strings = 0
+                if bufferedStrings { reader.checkBufferedStrings(until: stop) { expiresAt in
+                    strings += 1
+                    if let x = expiresAt {
+                        report.expires += 1
+                        if x < now { report.alreadyExpired += 1 }
+                    }
+                } }
+                if strings > 0 {
+                    report.keys += strings
+                    if reader.currentDB != lastDB {
+                        report.databases.insert(reader.currentDB)
+                        lastDB = reader.currentDB
+                    }
+                }
+                guard reader.offset < stop, let record = try reader.next() else { break }
                 switch record {
                 case .aux(let k, let v):
                     report.auxFields += 1

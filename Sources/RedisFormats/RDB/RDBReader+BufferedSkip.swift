@@ -1,6 +1,6 @@
 /// Record framing for scanners: whole key records skipped in the input buffer, as ``RDBReader/next()``
 /// followed by ``RDBReader/skipValue()`` would skip them, without a record value, a key array or a
-/// reader state change per key.
+/// reader state change per key; and string records checked there as the deep check reads them.
 extension RDBReader {
     /// Skips key records (with their expiry, idle and frequency opcodes) that lie entirely in the bytes
     /// already buffered and have one of the common layouts: strings, plain and compact collections,
@@ -12,24 +12,36 @@ extension RDBReader {
     ///   after the EOF opcode nothing is skipped.
     /// - Returns: how many keys were skipped.
     public func skipBufferedKeys(until target: Int64) -> Int {
-        guard !finished, failure == nil, case .none = value else { return 0 }
-        let start = window.offset
-        guard start < target else { return 0 }
-        let maxLen = UInt64(options.maximumBlobLength)
         var keys = 0
+        walkBufferedKeys(until: target, stringsOnly: false) { _ in keys += 1 }
+        return keys
+    }
+
+    /// For the deep check: string key records that lie entirely in the buffer, read as ``next()`` and
+    /// ``visitValue(_:)`` would read them (the key decompressed when it is LZF, the value's LZF stream
+    /// validated; a string has nothing else to check), up to the first record that starts at or after
+    /// `target` or is anything else, which is left for ``next()``. `body` gets each key's expiry (Unix ms).
+    func checkBufferedStrings(until target: Int64, _ body: (_ expiresAt: Int64?) -> Void) {
+        walkBufferedKeys(until: target, stringsOnly: true, body)
+    }
+
+    private func walkBufferedKeys(until target: Int64, stringsOnly: Bool, _ body: (_ expiresAt: Int64?) -> Void) {
+        guard !finished, failure == nil, case .none = value else { return }
+        let start = window.offset
+        guard start < target else { return }
+        let maxLen = UInt64(options.maximumBlobLength)
         window.consumeBuffered { buffer in
             guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
             var skipper = unsafe BufferedRecordSkipper(
                 base: base.assumingMemoryBound(to: UInt8.self), end: buffer.count, maximumLength: maxLen)
             let room = target - start
             var committed = 0
-            while Int64(committed) < room, skipper.skipKeyRecord() {
+            while Int64(committed) < room, skipper.skipKeyRecord(stringsOnly: stringsOnly) {
                 committed = skipper.position
-                keys += 1
+                body(skipper.expiresAt)
             }
             return committed
         }
-        return keys
     }
 }
 
@@ -41,6 +53,8 @@ struct BufferedRecordSkipper {
     private let end: Int
     private let maximumLength: UInt64
     private(set) var position = 0
+    /// The expiry (Unix ms) of the last record skipped, from its EXPIRETIME or EXPIRETIME_MS opcode.
+    private(set) var expiresAt: Int64?
 
     init(base: UnsafePointer<UInt8>, end: Int, maximumLength: UInt64) {
         unsafe self.base = base
@@ -48,22 +62,33 @@ struct BufferedRecordSkipper {
         self.maximumLength = maximumLength
     }
 
-    /// Skips one key record from `position`; on false, `position` is meaningless.
-    mutating func skipKeyRecord() -> Bool {
+    /// Skips one key record from `position`; on false, `position` is meaningless. With `stringsOnly`,
+    /// only a string record passes, and its value must decode too (an LZF stream is validated).
+    mutating func skipKeyRecord(stringsOnly: Bool = false) -> Bool {
         var type: UInt8
+        expiresAt = nil
         prefixes: while true {
             guard position < end else { return false }
             type = unsafe base[position]
             position += 1
             switch type {
-            case 0xFC: guard bytes(8) else { return false }   // EXPIRETIME_MS
-            case 0xFD: guard bytes(4) else { return false }   // EXPIRETIME
+            case 0xFC:   // EXPIRETIME_MS: 8 bytes little-endian
+                guard end - position >= 8 else { return false }
+                let v = unsafe UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
+                expiresAt = Int64(bitPattern: UInt64(littleEndian: v))
+                position += 8
+            case 0xFD:   // EXPIRETIME: signed 32-bit seconds, little-endian
+                guard end - position >= 4 else { return false }
+                let v = unsafe UnsafeRawPointer(base + position).loadUnaligned(as: UInt32.self)
+                expiresAt = Int64(Int32(bitPattern: UInt32(littleEndian: v))) * 1000
+                position += 4
             case 0xF9: guard bytes(1) else { return false }   // FREQ
             case 0xF8: guard plainLength() != nil else { return false }   // IDLE
             default: break prefixes
             }
         }
         guard string(decodable: true) else { return false }   // the key: next() decompresses it
+        if stringsOnly { return type == 0 && string(decodable: true) }
         switch type {
         case 0, 9, 10, 11, 12, 13, 16, 17, 20:
             // A string, or a compact encoding stored as one string.

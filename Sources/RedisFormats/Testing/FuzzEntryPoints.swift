@@ -74,7 +74,31 @@ public enum RedisFormatsFuzzing {
             let a = framing(bytes, chunkSize: chunkSize, buffered: false)
             let b = framing(bytes, chunkSize: chunkSize, buffered: true)
             precondition(a == b, "skipping keys in the buffer changed the framing: \(b) instead of \(a)")
+            let (reference, buffered) = checkReports(bytes, chunkSize: chunkSize)
+            precondition(reference == buffered, "checking strings in the buffer changed the report: \(buffered) instead of \(reference)")
         }
+    }
+
+    /// The deep check's report on `bytes`, summarised as text, read record by record through
+    /// ``RDBReader/next()`` and with string records checked in the input buffer (as `rdbkit check` does);
+    /// the two must be equal. Expiries are judged against 2023-11-14 (some corpus keys are past it).
+    public static func checkReports(_ bytes: [UInt8], chunkSize: Int) -> (reference: String, buffered: String) {
+        func summary(_ buffered: Bool) -> String {
+            var options = RDBReader.Options()
+            options.chunkSize = chunkSize
+            options.validation = .deep
+            do {
+                let reader = try RDBReader(source: MemorySource(bytes), options: options)
+                let r = RDBChecker.check(reader, continueAfterErrors: true, now: 1_700_000_000_000, bufferedStrings: buffered)
+                return "\(r.keys) keys, \(r.expires) expires, \(r.alreadyExpired) expired, \(r.keysWithFieldTTLs) with field TTLs, "
+                    + "\(r.auxFields) aux, \(r.functions) functions, \(r.moduleAux) module aux, dbs \(r.databases.sorted()), "
+                    + "checksum \(r.checksum.map { "\($0)" } ?? "none"), end \(r.endOffset), "
+                    + "problems \(r.problems.map { "\($0.recoverable) \($0.error)" }), warnings \(r.warnings)"
+            } catch {
+                return "header: \(error)"
+            }
+        }
+        return (summary(false), summary(true))
     }
 
     /// What a scanner sees of an RDB's framing: the keys and records read, the checksum or the error
