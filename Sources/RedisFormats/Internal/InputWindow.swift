@@ -49,6 +49,9 @@ final class InputWindow {
     @exclusivity(unchecked)
     private var crcIndex = 0
 
+    /// For a window over a mapping: unmaps it. Nil when `storage` is allocated here.
+    private let releaseMapping: (() -> Void)?
+
     init(source: any ByteSource, chunkSize: Int = 1 << 20) {
         self.source = source
         let start = (source as? FileSource)?.startOffset ?? 0
@@ -56,9 +59,27 @@ final class InputWindow {
         self.knownSize = source.knownSize
         self.chunkSize = max(64, chunkSize)
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: self.chunkSize, alignment: 16)
+        releaseMapping = nil
     }
 
-    deinit { unsafe storage.deallocate() }
+    /// A window over bytes already in memory (a read-only file mapping), read in place: never refilled,
+    /// compacted or grown; the input ends where they end. `bytes[0]` is at input offset `baseOffset`;
+    /// reading starts at `start`. `release` runs when the window goes away.
+    init(mapped bytes: UnsafeRawBufferPointer, baseOffset: Int64, start: Int64, name: String, release: @escaping () -> Void) {
+        source = MemorySource([], name: name)
+        base = baseOffset
+        knownSize = baseOffset + Int64(bytes.count)
+        chunkSize = bytes.count
+        storage = unsafe UnsafeMutableRawBufferPointer(mutating: bytes)
+        limit = bytes.count
+        position = Int(start - baseOffset)
+        sourceExhausted = true
+        releaseMapping = release
+    }
+
+    deinit {
+        if let releaseMapping { releaseMapping() } else { unsafe storage.deallocate() }
+    }
 
     /// Absolute offset of the next unread byte.
     @inline(__always) var offset: Int64 { base + Int64(position) }
@@ -157,6 +178,7 @@ final class InputWindow {
             let left = max(0, size - offset)
             throw .truncated("unexpected end of input: \(count) more bytes needed, \(left) left", at: offset)
         }
+        if releaseMapping != nil { return }   // a mapping holds the whole input: nothing to move or read
         compact()
         // Grow to hold the item. With a known size the item is known to fit in the input; otherwise grow
         // only as bytes arrive, so an unchecked length never sizes an allocation.

@@ -47,12 +47,15 @@ final class ParallelCheckRun: @unchecked Sendable {
     private var parts: [Int: RDBCheckReport] = [:]
     private var checksum: RDBChecksum?
     private var endOffset: Int64 = 0
+    /// The file's size when the run started (the last segment ends there).
+    private let fileSize: Int64
 
     init(path: String, header: RDBHeader, now: Int64, segmentBytes: Int64) {
         self.path = path
         self.header = header
         self.now = now
         self.segmentBytes = segmentBytes
+        self.fileSize = (try? FileSource(path: path).knownSize ?? 0) ?? 0
         unsafe lock.initialize(to: pthread_mutex_t())
         unsafe changed.initialize(to: pthread_cond_t())
         pthread_mutex_init(lock, nil)
@@ -194,7 +197,10 @@ final class ParallelCheckRun: @unchecked Sendable {
 
             var part = RDBCheckReport(file: path, header: header)
             do {
-                let reader = try RDBReader(resumingAt: start.offset, path: path, header: header, db: start.db, options: o)
+                // In place from a mapping of the segment (the scanner has read it); read() if that fails.
+                let reader = try RDBReader.mapping(
+                    path: path, start: start.offset, end: end ?? fileSize, header: header, db: start.db, options: o)
+                    ?? RDBReader(resumingAt: start.offset, path: path, header: header, db: start.db, options: o)
                 RDBChecker.checkRecords(reader, upTo: end, into: &part, continueAfterErrors: false, now: now)
             } catch {
                 return fail()

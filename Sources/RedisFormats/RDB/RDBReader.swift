@@ -136,6 +136,26 @@ public final class RDBReader {
         self.currentDB = db
     }
 
+    /// Reads the records in bytes `[start, end)` of a regular RDB file whose header was read elsewhere, in
+    /// place from a read-only mapping of that range (see `FileMapping`), as ``init(resumingAt:path:header:db:options:)``
+    /// reads them; the input ends at `end`. Nil when the range cannot be mapped.
+    static func mapping(
+        path: String, start: Int64, end: Int64, header: RDBHeader, db: UInt64, options: Options
+    ) -> RDBReader? {
+        guard let window = FileMapping.window(path: path, start: start, end: end) else { return nil }
+        var o = options
+        o.verifiesChecksum = false
+        return RDBReader(window: window, header: header, db: db, options: o, name: path)
+    }
+
+    private init(window: InputWindow, header: RDBHeader, db: UInt64, options: Options, name: String) {
+        self.window = window
+        self.options = options
+        self.sourceName = name
+        self.header = header
+        self.currentDB = db
+    }
+
     /// Reads the rest of the current value, decoding and validating it (``Options/validation``), and
     /// returns its bytes as stored.
     public func readValidatedRawValue() throws(RDBError) -> [UInt8] {
