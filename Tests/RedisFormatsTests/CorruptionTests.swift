@@ -628,6 +628,26 @@ struct CorruptionTests {
         }
     }
 
+    @Test("check counts an intset's members without a call per member, and still finds one out of order, a duplicate, an empty one",
+          arguments: [[1, 5, 9], [5, 1], [1, 7, 7], []] as [[Int64]])
+    func checkIntsetMembers(_ members: [Int64]) throws {
+        var b = RDBBuilder(redisVersion: 9)
+        b.key(.setIntset, "ids")
+        b.blob(IntsetBuilder.build(width: 4, members))
+        b.eof()
+        var options = RDBReader.Options()
+        options.validation = .deep
+        let report = RDBChecker.check(try RDBReader(source: MemorySource(b.bytes), options: options), now: 0)
+        if members == [1, 5, 9] {
+            #expect(report.problems.isEmpty)
+            #expect(report.keys == 1)
+        } else {
+            let p = try #require(report.problems.first)
+            let expected = members.isEmpty ? "Empty keys" : "ascending and unique"
+            #expect(p.error.message.contains(expected), "\(p.error.message)")
+        }
+    }
+
     @Test("A module aux record with a when_opcode other than 2 is corrupt at that length")
     func moduleAuxBadWhenOpcode() throws {
         var b = RDBBuilder(redisVersion: 9)

@@ -171,6 +171,11 @@ final class DeepCheckVisitor: RDBValueVisitor {
         if type.kind == .set { remember(bytes) }
     }
 
+    /// Intset members were checked ascending and unique by the deep intset validation: only their count
+    /// matters (an empty set is reported).
+    var acceptsIntsetCounts: Bool { true }
+    func visitIntset(count: Int) { elements += count }
+
     func visitMember(integer: Int64) {
         // Intset members were checked ascending and unique by the deep intset validation.
         if type == .setIntset || type.kind != .set {

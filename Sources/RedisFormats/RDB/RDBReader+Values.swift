@@ -244,8 +244,10 @@ extension RDBReader {
                     if keep { unsafe sink.field(.bytes(f), .bytes(v), nil) }
                 }.get()
             case .setIntset:
-                if keep && !deep && sink.countsSortedIntegerBlobs {
-                    // Memory estimates: the count and the extremes, without walking the members.
+                if keep && sink.countsSortedIntegerBlobs {
+                    // The count and the extremes, without a call per member (memory estimates, deep
+                    // checks); a deep check still walks the members for their order.
+                    if deep { _ = try unsafe Intset.forEach(blob, deep: true) { (_: Int64) in }.get() }
                     let b = try unsafe Intset.bounds(blob)
                     sink.sortedIntegerBlob(count: b.count, first: b.first, last: b.last)
                     return

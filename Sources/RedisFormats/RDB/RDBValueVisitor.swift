@@ -50,6 +50,12 @@ public protocol RDBValueVisitor: AnyObject {
     /// A stream entry's field count and the bytes of its field names and values (integers as their
     /// decimal text), when ``acceptsStreamEntryShapes`` is true. By default nothing happens.
     func visitStreamEntryShape(fieldCount: Int, byteCount: Int)
+    /// Whether an intset (members ascending and unique, all integers) may be handed over as its member
+    /// count through ``visitIntset(count:)`` instead of member by member; the members are still checked
+    /// as the reader's validation requires. False by default.
+    var acceptsIntsetCounts: Bool { get }
+    /// An intset's member count, when ``acceptsIntsetCounts`` is true. By default nothing happens.
+    func visitIntset(count: Int)
 }
 
 /// The size and kind of one compact-encoding blob of a value, for memory estimates.
@@ -81,6 +87,8 @@ extension RDBValueVisitor {
     public func visitEncodedBlob(_ blob: RDBEncodedBlob) {}
     public var acceptsStreamEntryShapes: Bool { false }
     public func visitStreamEntryShape(fieldCount: Int, byteCount: Int) {}
+    public var acceptsIntsetCounts: Bool { false }
+    public func visitIntset(count: Int) {}
 
     public func visitMember(integer: Int64) {
         var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
@@ -107,7 +115,8 @@ protocol ElementSink {
     var needsCompressedStringBytes: Bool { get }
     mutating func compressedString(length: Int)
     /// Whether a sorted integer blob (intset) may be handed over as its count and extremes through
-    /// ``sortedIntegerBlob(count:first:last:)`` instead of member by member (outside deep checks).
+    /// ``sortedIntegerBlob(count:first:last:)`` instead of member by member (in a deep check, after its
+    /// members were checked ascending and unique).
     var countsSortedIntegerBlobs: Bool { get }
     mutating func sortedIntegerBlob(count: Int, first: Int64, last: Int64)
     /// Whether stream entries may be handed over as ``streamEntryShape(fieldCount:byteCount:)``.
@@ -198,6 +207,8 @@ struct VisitorSink: ElementSink {
     mutating func encodedBlob(_ blob: RDBEncodedBlob) { visitor.visitEncodedBlob(blob) }
     var needsCompressedStringBytes: Bool { visitor.needsCompressedStringBytes }
     mutating func compressedString(length: Int) { visitor.visitCompressedString(length: length) }
+    var countsSortedIntegerBlobs: Bool { visitor.acceptsIntsetCounts }
+    mutating func sortedIntegerBlob(count: Int, first: Int64, last: Int64) { visitor.visitIntset(count: count) }
 }
 
 extension RDBReader {
