@@ -117,8 +117,9 @@ public final class ParallelJSONExport: @unchecked Sendable {
             publish(last, 0)
             while true {
                 // Common key records straight from the buffer; the rest through next().
-                _ = reader.skipBufferedKeys(until: last + segmentBytes)
-                if reader.offset - last >= segmentBytes {
+                // A boundary only after keys, as below (never after the EOF opcode).
+                let skipped = reader.skipBufferedKeys(until: last + segmentBytes)
+                if skipped > 0 && reader.offset - last >= segmentBytes {
                     last = reader.offset
                     publish(last, reader.currentDB)
                     continue

@@ -129,8 +129,10 @@ final class ParallelCheckRun: @unchecked Sendable {
             while true {
                 // Common key records straight from the buffer; the rest (and each record that continues
                 // past the buffer) through next().
-                keys += reader.skipBufferedKeys(until: last + segmentBytes)
-                if reader.offset - last >= segmentBytes {
+                // A boundary only after keys, as below.
+                let skipped = reader.skipBufferedKeys(until: last + segmentBytes)
+                keys += skipped
+                if skipped > 0 && reader.offset - last >= segmentBytes {
                     last = reader.offset
                     publish(last, reader.currentDB)
                     if hasFailed { return }
