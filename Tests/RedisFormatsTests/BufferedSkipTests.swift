@@ -36,7 +36,7 @@ struct BufferedSkipTests {
     @Test("Damaged copies: truncated, flipped bytes, zeroed ranges give the reader's framing", arguments: Corpus.servers)
     func damagedCopies(server: String) throws {
         let bytes = try Corpus.readBytes(Corpus.fixture("\(server)/rdb/all-types.rdb"))
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededGenerator(seed: 42)
         var differing = 0
         for round in 0..<300 {
             var copy = bytes
@@ -62,18 +62,6 @@ struct BufferedSkipTests {
     }
 }
 
-/// A small deterministic generator for test damage.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// rdbkit decodes LZF with its own decoder (`CLZFDecode`, block copies) and compresses with liblzf: the
 /// decoder must give liblzf's `lzf_decompress` verdict and bytes on what liblzf writes, on damaged
@@ -82,7 +70,7 @@ struct SplitMix64 {
 struct LZFDecoderTests {
     @Test("Same verdicts and bytes as lzf_decompress on compressible, random, damaged and misdeclared inputs")
     func agreesWithLiblzf() {
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         let words = ["user", "session", "cache", ":", "-", "0", "1", "2", "aaaaaaaa", "{\"id\":", "\"name\""]
         var decoded = 0
         var rejected = 0

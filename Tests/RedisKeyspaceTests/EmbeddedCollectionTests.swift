@@ -13,7 +13,7 @@ struct EmbeddedCollectionTests {
     func randomMixOnFewKeys() throws {
         let h = try DifferentialHarness(arguments: ["--appendonly", "yes", "--appendfsync", "always"])
         defer { h.stop() }
-        var rng = CollectionsRNG(seed: 29)
+        var rng = SeededGenerator(seed: 29)
         let keys = ["h1", "h2", "s1", "s2", "l1", "l2", "x"]
         func key() -> String { keys.randomElement(using: &rng)! }
         func field() -> String {

@@ -3,18 +3,6 @@ import RedisKeyspace
 import Testing
 import _RedisFormatsTestSupport
 
-/// A small deterministic generator (SplitMix64) so that random sequences repeat from their seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("Hash commands against redis-server 7.0", .serialized, .enabled(if: LiveServerKind.redis70.isInstalled, LiveServerKind.missing(.redis70)))
 struct HashDifferentialTests {

@@ -1,6 +1,7 @@
 import RedisFormats
 import RedisKeyspace
 import Testing
+import _RedisFormatsTestSupport
 
 /// The engine keeps a big sorted set's rank order lazily and patches it in place for a few changes between
 /// ranked reads; these runs check that order against a plain model under long mixes of writes and pops.
@@ -15,7 +16,7 @@ struct SortedSetRankOrderTests {
         "ZADD, ZINCRBY, ZREM, ZPOPMIN/ZPOPMAX and ZREMRANGEBYRANK on a big set agree with a sorted model",
         arguments: [UInt64(7), 8])
     func mixedWorkload(seed: UInt64) throws {
-        var rng = CollectionsRNG(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         let ks = Keyspace()
         let engine = CommandEngine(keyspace: ks)
         var model: [RedisBytes: Double] = [:]
