@@ -26,7 +26,8 @@ extension RDBReader {
     }
 
     private func walkBufferedKeys(until target: Int64, stringsOnly: Bool, _ body: (_ expiresAt: Int64?) -> Void) {
-        guard !finished, failure == nil, case .none = value else { return }
+        // Not while per-key opcodes read by next() (an expiry before an aux field, say) wait for their key.
+        guard !finished, failure == nil, pendingKeyStart == nil, case .none = value else { return }
         let start = window.offset
         guard start < target else { return }
         let maxLen = UInt64(options.maximumBlobLength)

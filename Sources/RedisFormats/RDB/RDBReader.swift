@@ -77,7 +77,7 @@ public final class RDBReader {
     private var pendingIdle: UInt64?
     private var pendingFreq: UInt8?
     private var pendingMetadata: [RDBKeyMetadata] = []
-    private var pendingKeyStart: Int64?
+    private(set) var pendingKeyStart: Int64?
 
     /// Opens a file (`-` for standard input; gzip is decompressed transparently).
     ///
