@@ -125,13 +125,10 @@ final class ParallelCheckRun: @unchecked Sendable {
             let reader = try RDBReader(source: try FileSource(path: path), options: o)
             var last = reader.offset
             publish(last, 0)
-            var keys = 0
             while true {
                 // Common key records straight from the buffer; the rest (and each record that continues
-                // past the buffer) through next().
-                // A boundary only after keys, as below.
+                // past the buffer) through next(). A boundary only after keys, as below.
                 let skipped = reader.skipBufferedKeys(until: last + segmentBytes)
-                keys += skipped
                 if skipped > 0 && reader.offset - last >= segmentBytes {
                     last = reader.offset
                     publish(last, reader.currentDB)
@@ -142,7 +139,6 @@ final class ParallelCheckRun: @unchecked Sendable {
                 switch record {
                 case .key:
                     try reader.skipValue()
-                    keys += 1
                     if reader.offset - last >= segmentBytes {
                         last = reader.offset
                         publish(last, reader.currentDB)

@@ -159,21 +159,13 @@ struct BufferedRecordSkipper {
             return (v, false)
         case 3: return (UInt64(b & 0x3F), true)
         default:
-            if b == 0x80 {
-                guard end - position >= 4 else { return nil }
-                var v: UInt64 = 0
-                for i in 0..<4 { v = v << 8 | UInt64(unsafe base[position + i]) }
-                position += 4
-                return (v, false)
-            }
-            if b == 0x81 {
-                guard end - position >= 8 else { return nil }
-                var v: UInt64 = 0
-                for i in 0..<8 { v = v << 8 | UInt64(unsafe base[position + i]) }
-                position += 8
-                return (v, false)
-            }
-            return nil
+            guard b == 0x80 || b == 0x81 else { return nil }
+            let width = b == 0x80 ? 4 : 8   // a 32- or 64-bit big-endian length
+            guard end - position >= width else { return nil }
+            var v: UInt64 = 0
+            for i in 0..<width { v = v << 8 | UInt64(unsafe base[position + i]) }
+            position += width
+            return (v, false)
         }
     }
 
